@@ -1,0 +1,106 @@
+"""Back-end settings: each declared once, with its default, type and description.
+
+Read from `KIOSK_BACKEND_*` environment variables (and a TOML file named by
+`KIOSK_BACKEND_CONFIG`). The README's configuration reference is generated from these
+declarations (`kiosk-backend settings`), and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class BackendSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KIOSK_BACKEND_", extra="forbid")
+
+    db_url: str = Field(
+        default="sqlite:///backend-data/backend.sqlite3",
+        description="SQLAlchemy URL: a SQLite file by default, or postgresql+psycopg://...",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `serve` listens on")
+    port: int = Field(default=8600, ge=0, le=65535, description="Port `serve` listens on")
+    clock_skew_s: int = Field(
+        default=300,
+        ge=1,
+        description="Largest accepted difference between a request's "
+        "timestamp and the server clock, in seconds",
+    )
+    max_body_bytes: int = Field(
+        default=4_000_000, ge=1024, description="Largest accepted request body"
+    )
+    subject_token_ttl_s: int = Field(
+        default=600, ge=30, description="Lifetime of the token returned by identify"
+    )
+    session_ttl_s: int = Field(
+        default=1800, ge=60, description="Lifetime of a verification session"
+    )
+    identify_limit_per_document: int = Field(
+        default=5,
+        ge=1,
+        description="Failed identify attempts allowed per document number "
+        "per window, against guessing a birth date",
+    )
+    identify_limit_per_kiosk: int = Field(
+        default=60,
+        ge=1,
+        description="Identify calls allowed per kiosk per window, against enumeration",
+    )
+    identify_window_s: int = Field(
+        default=3600, ge=60, description="Window of the identify rate limits, in seconds"
+    )
+    face_attempts: int = Field(default=3, ge=1, description="Face attempts per session")
+    finger_attempts: int = Field(default=3, ge=1, description="Fingerprint attempts per session")
+    face_match_distance: float = Field(
+        default=0.45,
+        gt=0,
+        description="Face template distance at or below which 1:1 "
+        "comparison is a match (policy: held by the server, not the kiosk)",
+    )
+    face_borderline_distance: float = Field(
+        default=0.55,
+        gt=0,
+        description="Face distance up to which a non-match is borderline "
+        "and goes to manual review rather than a retry",
+    )
+    finger_match_score: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Fingerprint similarity at or above which 1:1 comparison is a match",
+    )
+    certification_period_days: int = Field(
+        default=365, ge=1, description="Days from one certification to the next due date"
+    )
+    certification_window_days: int = Field(
+        default=90, ge=0, description="Days before the due date from which a cycle is 'due'"
+    )
+    suspension_after_overdue_days: int = Field(
+        default=90, ge=0, description="Days past the due date after which payments are suspended"
+    )
+    heartbeat_interval_s: int = Field(
+        default=30, ge=5, description="Interval the back end asks kiosks to report at"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get("KIOSK_BACKEND_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)

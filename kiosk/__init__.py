@@ -1,0 +1,3 @@
+"""The Jiangmen pension kiosk application."""
+
+__version__ = "0.1.0"

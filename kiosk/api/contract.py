@@ -1,0 +1,344 @@
+"""The kiosk API contract: the one definition of every request and response body.
+
+The reference back end serves these models (FastAPI turns them into the OpenAPI document
+committed at docs/api/openapi.json) and the kiosk's client parses responses into them, so
+the two sides cannot drift apart. Nothing here imports kivy, requests or the back end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+API_PREFIX = "/api/v1"
+API_VERSION = "1.0.0"
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# Headers of the transport signature (see kiosk/api/signing.py).
+H_KIOSK_ID = "X-Kiosk-Id"
+H_TIMESTAMP = "X-Kiosk-Timestamp"
+H_NONCE = "X-Kiosk-Nonce"
+H_SIGNATURE = "X-Kiosk-Signature"
+H_SERVER_TIME = "X-Server-Time"
+H_IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+class _Model(BaseModel):
+    # Unknown fields are an error on requests (a typo must not pass silently) and ignored on
+    # nothing: both sides share this file, so a field the other side does not know is drift.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProblemCode(enum.StrEnum):
+    """Stable error codes carried in problem+json bodies. The kiosk maps them to message keys."""
+
+    UNAUTHENTICATED = "unauthenticated"
+    UNKNOWN_DEVICE = "unknown_device"
+    DEVICE_REVOKED = "device_revoked"
+    BAD_SIGNATURE = "bad_signature"
+    STALE_TIMESTAMP = "stale_timestamp"
+    REPLAYED_NONCE = "replayed_nonce"
+    VALIDATION_FAILED = "validation_failed"
+    NOT_FOUND = "not_found"
+    RATE_LIMITED = "rate_limited"
+    SESSION_EXPIRED = "session_expired"
+    SESSION_CLOSED = "session_closed"
+    BIOMETRIC_CHECK_REQUIRED = "biometric_check_required"
+    SIMULATED_EVIDENCE_FORBIDDEN = "simulated_evidence_forbidden"
+    MODALITY_NOT_ALLOWED = "modality_not_allowed"
+    FINGER_NOT_ENROLLED = "finger_not_enrolled"
+    NO_ATTEMPTS_LEFT = "no_attempts_left"
+    IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    TEMPLATE_MISMATCH = "template_mismatch"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    INTERNAL_ERROR = "internal_error"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable `code`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="URI naming the problem type: urn:jiangmen-kiosk:problem:<code>")
+    title: str
+    status: int
+    code: ProblemCode
+    detail: str | None = None
+    server_time: float | None = Field(
+        default=None, description="Server clock (Unix seconds) for clock-offset correction"
+    )
+    retry_after_s: int | None = None
+
+
+# ---------------------------------------------------------------------------- identity
+
+
+class DocumentType(enum.StrEnum):
+    HKID = "hkid"  # Hong Kong identity card
+    MACAU_ID = "macau_id"  # Macau resident identity card (BIR)
+    PRC_ID = "prc_id"  # PRC resident ID, incl. HK/Macau residents' residence permit (810000/820000)
+    HOME_RETURN_PERMIT = "home_return_permit"  # Mainland travel permit for HK and Macau residents
+
+
+DocumentNumber = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class IdentifyRequest(_Model):
+    document_type: DocumentType
+    document_number: DocumentNumber = Field(
+        description="As printed, normalised by the kiosk: upper case, no spaces; check digit "
+        "in brackets for HKID and Macau ID, e.g. A123456(3), 1234567(8)"
+    )
+    date_of_birth: dt.date
+
+
+class IdentifyResponse(_Model):
+    subject_token: str = Field(description="Opaque, short-lived; names the pensioner to this kiosk")
+    masked_name_zh: str = Field(description="e.g. 陳*明")
+    masked_name_en: str = Field(description="e.g. CHAN T** M***")
+    expires_at: dt.datetime
+
+
+# ---------------------------------------------------------------------------- sessions
+
+
+class Purpose(enum.StrEnum):
+    ENQUIRY = "enquiry"  # pension query: biometric check, no certification recorded
+    CERTIFICATION = "certification"  # annual entitlement verification (proof of life)
+
+
+class Modality(enum.StrEnum):
+    FACE = "face"
+    FINGERPRINT = "fingerprint"
+
+
+class SessionState(enum.StrEnum):
+    OPEN = "open"  # waiting for evidence
+    PASSED = "passed"  # biometric check passed
+    MANUAL_REVIEW = "manual_review"  # staff will decide
+    APPOINTMENT = "appointment"  # every rung used: the resident is asked to book an appointment
+    EXPIRED = "expired"
+
+
+class StartSessionRequest(_Model):
+    subject_token: str = Field(min_length=1, max_length=128)
+    purpose: Purpose
+
+
+class AttemptsLeft(_Model):
+    face: int = Field(ge=0)
+    fingerprint: int = Field(ge=0)
+
+
+class SessionInfo(_Model):
+    session_id: str
+    purpose: Purpose
+    state: SessionState
+    server_nonce: str = Field(description="Binds evidence to this session (base64url, 32 bytes)")
+    expires_at: dt.datetime
+    next_modality: Modality | None = Field(
+        description="The rung of the ladder the kiosk should capture next; null when none"
+    )
+    allowed_modalities: list[Modality]
+    attempts_left: AttemptsLeft
+    enrolled_fingers: list[int] = Field(
+        description="ISO/IEC 19794-2 finger positions with an enrolled reference (1..10)"
+    )
+
+
+# ---------------------------------------------------------------------------- evidence
+
+Vector128 = Annotated[list[float], Field(min_length=128, max_length=128)]
+
+
+class TemplateIn(_Model):
+    extractor: str = Field(
+        min_length=1, max_length=64, description="e.g. dlib-resnet-128 or sim-face"
+    )
+    extractor_version: str = Field(min_length=1, max_length=32)
+    vector: Vector128 | None = Field(default=None, description="Face templates")
+    data_b64: str | None = Field(
+        default=None, max_length=200_000, description="Fingerprint templates (record bytes)"
+    )
+
+
+class LivenessChallenge(_Model):
+    kind: Literal["blink", "turn_left", "turn_right", "open_mouth"]
+    prompted_at_ms: int = Field(ge=0)
+    responded_at_ms: int | None = Field(default=None, ge=0)
+    passed: bool
+
+
+class LivenessTrace(_Model):
+    challenges: list[LivenessChallenge] = Field(max_length=8)
+    same_face_distance: float | None = Field(default=None, ge=0)
+    faces_seen_max: int = Field(ge=0, le=16)
+    simulated: bool = False
+
+
+class EvidenceRequest(_Model):
+    modality: Modality
+    captured_at: dt.datetime
+    simulated: bool = Field(
+        description="Produced by a simulated device. Only kiosks registered as demo kiosks "
+        "may submit it."
+    )
+    template: TemplateIn
+    finger_position: int | None = Field(default=None, ge=1, le=10)
+    quality: float | None = Field(default=None, ge=0, le=1)
+    liveness: LivenessTrace | None = None
+
+
+class Outcome(enum.StrEnum):
+    APPROVED = "approved"
+    RETRY = "retry"  # same modality, attempts left
+    NEXT_MODALITY = "next_modality"  # move to the next rung (face -> fingerprint)
+    MANUAL_REVIEW = "manual_review"
+    APPOINTMENT = "appointment"
+
+
+class ReasonCode(enum.StrEnum):
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    BORDERLINE = "borderline"
+    LIVENESS_FAILED = "liveness_failed"
+    NO_REFERENCE = "no_reference"
+    EXTRACTOR_MISMATCH = "extractor_mismatch"
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted"
+
+
+class Decision(_Model):
+    decision_id: str
+    session_id: str
+    modality: Modality
+    outcome: Outcome
+    reason_code: ReasonCode
+    session: SessionInfo
+    reference: str | None = Field(
+        description="Receipt reference, when the session produced a record the resident keeps"
+    )
+    decided_at: dt.datetime
+
+
+# ---------------------------------------------------------------------------- pension
+
+
+class AccountStatus(enum.StrEnum):
+    PAYING = "paying"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+
+class CertificationStatus(enum.StrEnum):
+    DONE = "done"  # certified for the current cycle
+    DUE = "due"  # inside the window before next_due
+    OVERDUE = "overdue"  # past next_due, before suspension
+    SUSPENDED = "suspended"  # payments suspended for want of certification
+
+
+Money = Annotated[str, StringConstraints(pattern=r"^-?\d+\.\d{2}$")]
+
+
+class PensionSummary(_Model):
+    account_status: AccountStatus
+    monthly_amount: Money = Field(description="Decimal string, two places")
+    currency: Literal["CNY"]
+    bank_name: str
+    bank_account_masked: str = Field(description="e.g. **** **** 1234")
+    certification_status: CertificationStatus
+    last_certified_on: dt.date | None
+    next_certification_due: dt.date
+
+
+class PaymentStatus(enum.StrEnum):
+    PAID = "paid"
+    WITHHELD = "withheld"
+
+
+class Payment(_Model):
+    period: str = Field(pattern=r"^\d{4}-\d{2}$")
+    amount: Money
+    currency: Literal["CNY"]
+    paid_on: dt.date | None
+    status: PaymentStatus
+
+
+class PaymentPage(_Model):
+    items: list[Payment]
+    page: int = Field(ge=1)
+    page_size: int = Field(ge=1)
+    total: int = Field(ge=0)
+
+
+# ---------------------------------------------------------------------------- receipts
+
+
+class ReceiptKind(enum.StrEnum):
+    CERTIFICATION = "certification"
+    MANUAL_REVIEW = "manual_review"
+    APPOINTMENT = "appointment"
+
+
+class ReceiptStatus(enum.StrEnum):
+    APPROVED = "approved"
+    PENDING_REVIEW = "pending_review"
+    REJECTED = "rejected"
+    APPOINTMENT_REQUESTED = "appointment_requested"
+
+
+class Receipt(_Model):
+    reference: str
+    kind: ReceiptKind
+    status: ReceiptStatus
+    issued_at: dt.datetime
+    kiosk_id: str
+    site: str
+    masked_name_zh: str
+    next_certification_due: dt.date | None
+
+
+# ---------------------------------------------------------------------------- heartbeat
+
+
+class DeviceState(enum.StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"
+    ERROR = "error"
+    MISSING = "missing"
+
+
+class DeviceReport(_Model):
+    state: DeviceState
+    detail: str | None = Field(default=None, max_length=200)
+
+
+class HeartbeatRequest(_Model):
+    app_version: str = Field(max_length=40)
+    devices: dict[Annotated[str, StringConstraints(max_length=32)], DeviceReport] = Field(
+        max_length=16
+    )
+    outbox_depth: int = Field(ge=0)
+    outbox_oldest_at: dt.datetime | None = None
+    free_disk_mb: int = Field(ge=0)
+    last_errors: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=10
+    )
+
+
+class HeartbeatResponse(_Model):
+    server_time: float
+    next_heartbeat_s: int
+
+
+class Health(_Model):
+    status: Literal["ok", "degraded"]
+    version: str
+    api_version: str
+    database: Literal["ok", "error"]
+    server_time: float
