@@ -10,12 +10,13 @@ import datetime as dt
 import hashlib
 import json
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from backend.models import AuditEntry
 
 GENESIS = "0" * 64
+_LOCK_KEY = 0x4A4D_4155_4449_54  # "JMAUDIT"
 
 
 def _digest(prev: str, at: dt.datetime, actor: str, action: str, subject, detail) -> str:
@@ -36,11 +37,16 @@ def append(
     subject: str | None = None,
     detail: dict | None = None,
 ) -> AuditEntry:
-    """Adds an entry in the caller's transaction. The chain's tail is read under a row lock
-    where the database has one (PostgreSQL) so two writers cannot fork it."""
+    """Adds an entry in the caller's transaction. Writers are serialised so two cannot read the
+    same tail: on PostgreSQL by a transaction-scoped advisory lock taken before the tail is
+    read (a row lock on the old tail would not show a writer the row just committed before
+    it); on SQLite every transaction already holds the write lock from BEGIN (backend/db.py).
+    """
     detail = detail or {}
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
     tail = db.execute(
-        select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1).with_for_update()
+        select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)
     ).scalar_one_or_none()
     prev = tail.hash if tail else GENESIS
     at = at.astimezone(dt.UTC)
