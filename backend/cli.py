@@ -169,8 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    from pydantic import ValidationError
+
     try:
         return args.func(args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "KIOSK_BACKEND_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        print(f"kiosk-backend: setting {name}: {first['msg']}", file=sys.stderr)
+        return 2
     except (ValueError, LookupError) as exc:
         print(f"kiosk-backend {args.cmd}: {exc}", file=sys.stderr)
         return 2

@@ -124,3 +124,12 @@ def test_audit_verify_command(tmp_path):
     con.close()
     bad = _run(env, "audit-verify")
     assert bad.returncode == 1 and "broken at entry 1" in bad.stderr
+
+
+def test_bad_setting_is_one_line(tmp_path):
+    env = {**os.environ, "KIOSK_BACKEND_DB_URL": f"sqlite:///{tmp_path / 'b.sqlite3'}",
+           "KIOSK_BACKEND_PORT": "eighty"}
+    r = _run(env, "migrate")
+    assert r.returncode == 2
+    assert r.stderr.strip() == ("kiosk-backend: setting KIOSK_BACKEND_PORT: Input should be a "
+                                "valid integer, unable to parse string as an integer")

