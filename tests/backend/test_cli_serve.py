@@ -127,9 +127,14 @@ def test_audit_verify_command(tmp_path):
 
 
 def test_bad_setting_is_one_line(tmp_path):
-    env = {**os.environ, "KIOSK_BACKEND_DB_URL": f"sqlite:///{tmp_path / 'b.sqlite3'}",
-           "KIOSK_BACKEND_PORT": "eighty"}
+    env = {
+        **os.environ,
+        "KIOSK_BACKEND_DB_URL": f"sqlite:///{tmp_path / 'b.sqlite3'}",
+        "KIOSK_BACKEND_PORT": "eighty",
+    }
     r = _run(env, "migrate")
     assert r.returncode == 2
-    assert r.stderr.strip() == ("kiosk-backend: setting KIOSK_BACKEND_PORT: Input should be a "
-                                "valid integer, unable to parse string as an integer")
+    assert r.stderr.strip() == (
+        "kiosk-backend: setting KIOSK_BACKEND_PORT: Input should be a "
+        "valid integer, unable to parse string as an integer"
+    )
