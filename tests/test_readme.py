@@ -22,6 +22,13 @@ def test_backend_settings_table_is_current():
     )
 
 
+def test_kiosk_settings_table_is_current():
+    from kiosk.config import KioskSettings
+    from kiosk.config import markdown_table as kiosk_table
+
+    assert _section("kiosk") == kiosk_table(KioskSettings), "regenerate with `kiosk settings`"
+
+
 def test_readme_names_the_two_commands_and_ci_calls_make_test():
     text = (REPO / "README.md").read_text(encoding="utf-8")
     assert "make demo" in text and "make test" in text

@@ -1,0 +1,191 @@
+"""`kiosk`: run the kiosk, show its device key, print its settings reference.
+
+Bad input ends with one line on stderr and a non-zero exit, never a traceback: a technician
+reads this over a remote shell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import signal
+import sys
+from pathlib import Path
+
+from kiosk.config import ConfigError, KioskSettings, load_settings, markdown_table
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class CommandError(Exception):
+    """Bad input or surroundings the user can fix; the message is the one line shown."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the whole usage block before its error; one line is easier to read in a
+    # log and to act on. Subparsers are built from this class too.
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
+    return value
+
+
+def _png_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"the screenshot is a PNG file, name it *.png: {text!r}")
+    return path
+
+
+def cmd_run(args) -> int:
+    from kiosk import container as ct
+
+    settings = load_settings(args.config)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot create the data directory {settings.data_dir}: {exc}") from exc
+    key = _device_key(settings)
+    # SIGTERM (systemd, a test harness) would end the process without unwinding; as SystemExit
+    # it unwinds through Kivy and the demo back end is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    if not args.demo:
+        return _run_ui(ct.build(settings), args)
+
+    from kiosk.api.signing import public_key_b64
+    from kiosk.demo import DemoBackend
+
+    with DemoBackend(settings, public_key_b64(key.public_key())) as backend:
+        print(
+            f"demo back end listening on {backend.url} (pid {backend.proc.pid}, "
+            f"log {backend.log_path})",
+            flush=True,
+        )
+        demo_settings = settings.model_copy(update={"backend_url": backend.url})
+        return _run_ui(ct.build(demo_settings), args, demo=True)
+
+
+def _run_ui(container, args, demo: bool = False) -> int:
+    from kiosk.ui import launch  # kivy only from here, after its environment is set
+
+    try:
+        return launch(container, demo=demo, screenshot=args.screenshot, exit_after=args.exit_after)
+    finally:
+        container.close()
+
+
+def cmd_key_show(args) -> int:
+    from kiosk.api.signing import key_fingerprint, public_key_b64
+
+    settings = load_settings(args.config)
+    public = _device_key(settings).public_key()
+    b64 = public_key_b64(public)
+    print(f"kiosk_id: {settings.kiosk_id}")
+    print(f"public_key: {b64}")
+    print(f"fingerprint: {key_fingerprint(public)}")
+    print(f"key_file: {settings.device_key_path}")
+    register = [
+        "kiosk-backend", "kiosk", "register", "--id", settings.kiosk_id,
+        "--site", settings.site, "--public-key", b64,
+    ]  # fmt: skip
+    print(f"register_with: {shlex.join(register)}")
+    return 0
+
+
+def _device_key(settings):
+    from kiosk.container import device_key
+
+    try:
+        return device_key(settings)
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"cannot use the device key {settings.device_key_path}: {exc}") from exc
+
+
+def cmd_settings(_args) -> int:
+    print(markdown_table(KioskSettings))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="kiosk", description=__doc__.splitlines()[0])
+    # Subcommands that read settings share this; later ones (scenario, tour, doctor, bio)
+    # take it the same way.
+    config = _Parser(add_help=False)
+    config.add_argument(
+        "--config", metavar="PATH", help="TOML settings file (default: $KIOSK_CONFIG)"
+    )
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    sp = sub.add_parser("run", parents=[config], help="run the kiosk")
+    sp.add_argument(
+        "--demo", action="store_true", help="with a local reference back end on loopback"
+    )
+    sp.add_argument(
+        "--screenshot",
+        metavar="PNG",
+        type=_png_path,
+        help="save the first frame that shows the back end's state, then exit",
+    )
+    sp.add_argument(
+        "--exit-after",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        help="exit after this long once the window is open (non-zero if the screenshot "
+        "was not taken by then)",
+    )
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("key", help="the device key")
+    ks = sp.add_subparsers(dest="key_cmd", required=True, metavar="ACTION")
+    show = ks.add_parser(
+        "show",
+        parents=[config],
+        help="print the kiosk id and public key to register it (creates the key on first use)",
+    )
+    show.set_defaults(func=cmd_key_show)
+
+    sp = sub.add_parser("settings", help="print the settings reference (markdown)")
+    sp.set_defaults(func=cmd_settings)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from kiosk.demo import DemoError
+
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        return _fail(f"kiosk: {exc}", EXIT_USAGE)
+    except (CommandError, DemoError) as exc:
+        return _fail(f"kiosk {args.cmd}: {exc}", 1)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(message: str, code: int) -> int:
+    print(" ".join(message.split()), file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The kiosk's Kivy UI: the only package that imports kivy.
+
+Kivy reads its environment and its configuration when first imported and when the window is
+created, so `launch` prepares both before anything of kivy is imported; the CLI imports this
+package lazily and nothing else of the kiosk imports it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kiosk.container import Container
+
+
+def prepare_environment(data_dir: Path) -> None:
+    # Kivy writes its config.ini and logs under KIVY_HOME; keep them with the kiosk's data
+    # rather than in the home directory of whichever account runs the kiosk.
+    os.environ.setdefault("KIVY_HOME", str((Path(data_dir) / "kivy").resolve()))
+    # Our own options must not be parsed by Kivy as its own.
+    os.environ["KIVY_NO_ARGS"] = "1"
+    # Kivy's default mode takes over sys.stderr and the root logger (every library's debug
+    # records, our one-line errors re-wrapped as warnings); MIXED keeps it to its own logger.
+    os.environ.setdefault("KIVY_LOG_MODE", "MIXED")
+
+
+def configure_kivy(settings) -> None:
+    from kivy.config import Config
+
+    # A kiosk must not quit on Esc, and a right click must not leave a red multitouch dot.
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    Config.set("graphics", "fullscreen", "auto" if settings.fullscreen else "0")
+    Config.set("graphics", "width", str(settings.window_width))
+    Config.set("graphics", "height", str(settings.window_height))
+
+
+def launch(
+    container: Container,
+    *,
+    demo: bool = False,
+    screenshot: Path | None = None,
+    exit_after: float | None = None,
+) -> int:
+    """Runs the UI until it is closed; returns the exit code."""
+    prepare_environment(container.settings.data_dir)
+    configure_kivy(container.settings)
+    from kiosk.ui.app import KioskApp  # creates the window: after configure_kivy
+
+    app = KioskApp(container, demo=demo, screenshot=screenshot, exit_after=exit_after)
+    return app.execute()
