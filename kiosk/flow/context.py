@@ -1,0 +1,80 @@
+"""What the flow remembers during one resident's session. Everything personal lives here and
+nowhere else in the flow, so a reset that replaces the Context forgets all of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from kiosk.api import contract as c
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    kiosk_id: str = "HK-DEMO-01"
+    site: str = "Demo self-service point"
+    default_language: str = "zh_Hant_HK"
+    languages: tuple[str, ...] = ("zh_Hant_HK", "zh_Hans_CN", "en", "pt_MO")
+    idle_warning_s: float = 45.0
+    idle_reset_s: float = 60.0
+    care_mode_factor: float = 2.0  # care mode: longer timeouts
+    challenges: int = 2
+    challenge_kinds: tuple[str, ...] = ("blink", "turn_left", "turn_right", "open_mouth")
+    payments_page_size: int = 6
+    attract_cycle_s: float = 6.0  # the attract loop shows each language this long
+
+
+@dataclass
+class Context:
+    # Not personal: survives a "home" reset, not a full one.
+    language: str
+    care_mode: bool = False
+    # Personal: cleared by every reset.
+    purpose: c.Purpose | None = None
+    doc_type: c.DocumentType | None = None
+    doc_number: str | None = None
+    date_of_birth: dt.date | None = None
+    masked_name_zh: str | None = None
+    masked_name_en: str | None = None
+    subject_token: str | None = None
+    session: c.SessionInfo | None = None
+    challenges: tuple[str, ...] = ()
+    finger_position: int | None = None
+    evidence: Any = None
+    idempotency_key: str | None = None
+    decision: c.Decision | None = None
+    summary: c.PensionSummary | None = None
+    payments: c.PaymentPage | None = None
+    payments_page: int = 1
+    printed: bool | None = None
+    message_key: str | None = None  # the coaching or error line shown on the current screen
+    attempt_messages: list[str] = field(default_factory=list)
+
+    PERSONAL = (
+        "purpose",
+        "doc_type",
+        "doc_number",
+        "date_of_birth",
+        "masked_name_zh",
+        "masked_name_en",
+        "subject_token",
+        "session",
+        "challenges",
+        "finger_position",
+        "evidence",
+        "idempotency_key",
+        "decision",
+        "summary",
+        "payments",
+        "printed",
+    )
+
+    def personal_values(self) -> dict[str, Any]:
+        """Every personal field that holds something (a reset must leave this empty)."""
+        empty = Context(language=self.language)
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name in self.PERSONAL and getattr(self, f.name) != getattr(empty, f.name)
+        }

@@ -1,0 +1,108 @@
+"""Events: what happened. The UI, the runner and the clock produce them; the flow consumes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+
+class Event:
+    """Base class; `touch` says whether the resident caused it (it restarts the idle timer)."""
+
+    touch = False
+
+
+@dataclass(frozen=True)
+class Tapped(Event):
+    """A button: `action` names it within the current screen (see machine.NAV)."""
+
+    action: str
+    value: Any = None
+    touch = True
+
+
+@dataclass(frozen=True)
+class Touched(Event):
+    """Any touch that is not a button (scrolling, typing on the keypad)."""
+
+    touch = True
+
+
+@dataclass(frozen=True)
+class DocumentEntered(Event):
+    number: str
+    touch = True
+
+
+@dataclass(frozen=True)
+class BirthDateEntered(Event):
+    date: dt.date
+    touch = True
+
+
+@dataclass(frozen=True)
+class QrScanned(Event):
+    payload: str
+
+
+@dataclass(frozen=True)
+class Tick(Event):
+    """Time passes: the runner sends one every half second or so (virtual time in tests)."""
+
+
+@dataclass(frozen=True)
+class ApiDone(Event):
+    request_id: int
+    op: str
+    result: Any
+
+
+@dataclass(frozen=True)
+class ApiFailed(Event):
+    request_id: int
+    op: str
+    kind: str  # network | timeout | rejected | server | contract
+    message_key: str
+    code: str | None = None  # the back end's problem code, when it sent one
+
+
+@dataclass(frozen=True)
+class FaceCaptured(Event):
+    request_id: int
+    evidence: Any  # kiosk.api.contract.EvidenceRequest
+
+
+@dataclass(frozen=True)
+class FingerCaptured(Event):
+    request_id: int
+    evidence: Any
+
+
+@dataclass(frozen=True)
+class CaptureRetry(Event):
+    """The resident can fix it (no face, centre your finger ...): coach and capture again."""
+
+    request_id: int
+    message_key: str
+
+
+@dataclass(frozen=True)
+class DeviceFailed(Event):
+    """A device failed (unplugged, protocol error): the out-of-service path."""
+
+    device: str
+    message_key: str
+    request_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PrintDone(Event):
+    request_id: int
+    ok: bool
+    message_key: str | None = None
+
+
+@dataclass(frozen=True)
+class BackendUp(Event):
+    """The runner's health probe reached the back end again."""

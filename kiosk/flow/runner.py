@@ -1,0 +1,211 @@
+"""Performs the flow's effects on worker threads and feeds their results back as events.
+
+One thread owns the flow: whoever calls `pump()` (the Kivy thread through a Clock interval,
+or a headless loop in tests and scenarios). Workers only put events on a queue, so the flow
+and the widgets are never touched from two threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from kiosk.api.errors import (
+    ApiError,
+    ApiTimeout,
+    ContractError,
+    NetworkError,
+    Rejected,
+    ServerError,
+)
+from kiosk.flow import effects as fx
+from kiosk.flow import events as ev
+from kiosk.flow.machine import Flow
+from kiosk.flow.ports import (
+    CaptureRetryError,
+    DeviceFailure,
+    FaceCapturer,
+    FingerCapturer,
+    ReceiptPrinter,
+    Speaker,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Devices:
+    face: FaceCapturer
+    finger: FingerCapturer
+    printer: ReceiptPrinter
+    speaker: Speaker | None = None
+
+
+def _kind(exc: ApiError) -> str:
+    if isinstance(exc, ApiTimeout):
+        return "timeout"
+    if isinstance(exc, NetworkError):
+        return "network"
+    if isinstance(exc, ServerError):
+        return "server"
+    if isinstance(exc, ContractError):
+        return "contract"
+    return "rejected"
+
+
+class Runner:
+    def __init__(
+        self,
+        flow: Flow,
+        api,
+        devices: Devices,
+        *,
+        on_effect: Callable[[fx.Effect], None] | None = None,
+        probe_interval_s: float = 5.0,
+        sleep: Callable[[float], None] | None = None,
+    ):
+        self.flow = flow
+        self.api = api
+        self.devices = devices
+        self.on_effect = on_effect  # the UI's hook: ShowMessage, ClearPersonalData ...
+        self.events: queue.Queue[ev.Event] = queue.Queue()
+        self.pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="kiosk-effect")
+        self._cancel = threading.Event()
+        self._probe_interval_s = probe_interval_s
+        self._stopping = threading.Event()
+        self._sleep = sleep or self._stopping.wait
+        self.progress: tuple[str, float] | None = None
+        self._probing = threading.Lock()
+
+    # ------------------------------------------------------------------ owner thread
+
+    def start(self) -> None:
+        self._perform_all(self.flow.start())
+
+    def post(self, event: ev.Event) -> None:
+        """Thread-safe: any thread may post; the owner handles it on its next pump."""
+        self.events.put(event)
+
+    def dispatch(self, event: ev.Event) -> None:
+        """Owner thread only: handle one event now and perform its effects."""
+        self._perform_all(self.flow.handle(event))
+
+    def pump(self, timeout: float = 0.0) -> int:
+        """Owner thread: handles every queued event; waits up to `timeout` for the first."""
+        n = 0
+        try:
+            event = self.events.get(timeout=timeout) if timeout else self.events.get_nowait()
+        except queue.Empty:
+            return 0
+        while True:
+            self.dispatch(event)
+            n += 1
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return n
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._cancel.set()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    # ------------------------------------------------------------------ effects
+
+    def _perform_all(self, effects: list[fx.Effect]) -> None:
+        for effect in effects:
+            self._perform(effect)
+            if self.on_effect is not None:
+                self.on_effect(effect)
+
+    def _perform(self, effect: fx.Effect) -> None:
+        if isinstance(effect, fx.CallApi):
+            self.pool.submit(self._call_api, effect)
+        elif isinstance(effect, (fx.CaptureFace, fx.CaptureFinger)):
+            self._cancel = threading.Event()
+            self.pool.submit(self._capture, effect, self._cancel)
+        elif isinstance(effect, fx.CancelCapture):
+            self._cancel.set()
+        elif isinstance(effect, fx.PrintReceipt):
+            self.pool.submit(self._print, effect)
+        elif isinstance(effect, fx.Speak) and self.devices.speaker is not None:
+            self.pool.submit(self._speak, effect)
+        elif isinstance(effect, fx.ProbeBackend) and self._probing.acquire(blocking=False):
+            self.pool.submit(self._probe)  # one probe at a time: the lock is its token
+
+    # ------------------------------------------------------------------ workers
+
+    def _call_api(self, e: fx.CallApi) -> None:
+        try:
+            result = getattr(self.api, e.op)(*e.args, **e.kwargs)
+        except ApiError as exc:
+            code = exc.code
+            key = exc.key if isinstance(exc, Rejected) else exc.message_key
+            log.warning("api %s failed: %s", e.op, type(exc).__name__)
+            self.post(ev.ApiFailed(e.request_id, e.op, _kind(exc), key, code))
+            return
+        except Exception:
+            log.exception("api %s crashed", e.op)
+            self.post(ev.ApiFailed(e.request_id, e.op, "contract", "error_backend"))
+            return
+        self.post(ev.ApiDone(e.request_id, e.op, result))
+
+    def _capture(self, e, cancel: threading.Event) -> None:
+        def progress(key: str, fraction: float) -> None:
+            self.progress = (key, fraction)
+
+        try:
+            if isinstance(e, fx.CaptureFace):
+                evidence = self.devices.face.capture(e.server_nonce, e.challenges, cancel, progress)
+                done = ev.FaceCaptured(e.request_id, evidence)
+            else:
+                evidence = self.devices.finger.capture(
+                    e.server_nonce, e.finger_position, cancel, progress
+                )
+                done = ev.FingerCaptured(e.request_id, evidence)
+        except CaptureRetryError as exc:
+            done = ev.CaptureRetry(e.request_id, exc.message_key)
+        except DeviceFailure as exc:
+            done = ev.DeviceFailed(exc.device, exc.message_key, e.request_id)
+        except Exception:
+            log.exception("capture crashed")
+            done = ev.DeviceFailed("capture", "error_device", e.request_id)
+        finally:
+            self.progress = None
+        if not cancel.is_set():
+            self.post(done)
+
+    def _print(self, e: fx.PrintReceipt) -> None:
+        try:
+            self.devices.printer.print_document(e.document)
+        except DeviceFailure as exc:
+            self.post(ev.PrintDone(e.request_id, False, exc.message_key))
+            return
+        except Exception:
+            log.exception("printing crashed")
+            self.post(ev.PrintDone(e.request_id, False, "receipt_printer_failed"))
+            return
+        self.post(ev.PrintDone(e.request_id, True))
+
+    def _speak(self, e: fx.Speak) -> None:
+        try:
+            self.devices.speaker.say(e.key, e.language)
+        except Exception:
+            log.warning("speech failed for %s", e.key)
+
+    def _probe(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                try:
+                    self.api.health()
+                except ApiError:
+                    self._sleep(self._probe_interval_s)
+                    continue
+                self.post(ev.BackendUp())
+                return
+        finally:
+            self._probing.release()
