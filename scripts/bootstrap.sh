@@ -5,11 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages. Kivy renders offscreen with Mesa's software OpenGL (libgl1, libegl1 and
-# the Mesa drivers); Xvfb is the fallback display for tests that need a real X server.
+# the Mesa drivers); Xvfb is the fallback display for tests that need a real X server;
+# fonts-noto-cjk gives the Hong Kong and Simplified Chinese faces (scripts/fonts.py);
+# espeak-ng speaks the voice prompts (Cantonese, Putonghua, English, Portuguese).
 APT_PACKAGES=(
   python3 python3-venv python3-dev
   libgl1 libegl1 libgles2 libgl1-mesa-dri libegl-mesa0 libmtdev1
-  xvfb
+  xvfb fonts-noto-cjk espeak-ng
 )
 
 missing=()
@@ -61,3 +63,6 @@ if [[ ! -f $stamp ]]; then
   touch "$stamp"
   echo "bootstrap: .venv ready"
 fi
+
+# Single font faces extracted from the CJK collection (Kivy reads only face 0 of a .ttc).
+.venv/bin/python scripts/fonts.py
