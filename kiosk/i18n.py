@@ -21,7 +21,7 @@ DOMAIN = "kiosk"
 LOCALES = Path(__file__).resolve().parent.parent / "assets" / "locales"
 
 
-def N_(key: str) -> str:  # noqa: N802 - the gettext convention
+def N_(key: str) -> str:
     """Marks a message key for extraction; returns it unchanged."""
     return key
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from biometrics import simulated
 from kiosk.api import contract as c
+from kiosk.flow.context import CHALLENGE_PROMPTS
 from kiosk.flow.ports import CaptureRetryError, Progress
 
 MATCH, BORDERLINE, STRANGER = 0.2, 0.5, 0.9
@@ -110,7 +111,7 @@ class SimulatedResident:
             noise = self._next(self.script.face, self.face_attempts)
             self.face_attempts += 1
         for i, kind in enumerate(challenges):
-            progress(f"liveness_{kind}", (i + 1) / len(challenges))
+            progress(CHALLENGE_PROMPTS[kind], (i + 1) / len(challenges))
         return face_evidence(self.script.persona_key, noise, self.rng, challenges, self.script.live)
 
     def _capture_finger(

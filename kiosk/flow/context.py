@@ -9,6 +9,14 @@ from typing import Any
 
 from kiosk.api import contract as c
 
+# The spoken and shown prompt of each liveness challenge.
+CHALLENGE_PROMPTS = {
+    "blink": "liveness_blink",
+    "turn_left": "liveness_turn_left",
+    "turn_right": "liveness_turn_right",
+    "open_mouth": "liveness_open_mouth",
+}
+
 
 @dataclass(frozen=True)
 class FlowSettings:
