@@ -66,3 +66,5 @@ fi
 
 # Single font faces extracted from the CJK collection (Kivy reads only face 0 of a .ttc).
 .venv/bin/python scripts/fonts.py
+# The voice catalogue, rendered offline with espeak-ng (only what changed).
+.venv/bin/python scripts/voice.py

@@ -194,7 +194,7 @@ class Runner:
     def _speak(self, e: fx.Speak) -> None:
         try:
             self.devices.speaker.say(e.key, e.language)
-        except Exception:
+        except Exception:  # noqa: BLE001 - no voice is no reason to stop the journey
             log.warning("speech failed for %s", e.key)
 
     def _probe(self) -> None:

@@ -111,7 +111,7 @@ def test_concurrent_writers_keep_one_audit_chain(pg_backend, clock, personas):
         try:
             for p in personas[i::4][:4]:
                 identify(cl, p, c.Purpose.ENQUIRY)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
         finally:
             cl.close()

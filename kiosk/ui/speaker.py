@@ -1,0 +1,52 @@
+"""Spoken guidance: plays the rendered prompt of a message key (kiosk/voice.py).
+
+No audio device, no audio provider or no file means silence, never an error: the screen says
+the same thing. Playback happens on the Kivy thread; `say` may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kivy.clock import Clock
+from kivy.core.audio import SoundLoader
+
+from kiosk.voice import audio_path
+
+log = logging.getLogger(__name__)
+
+
+class KivySpeaker:
+    def __init__(self, volume: float = 0.8, muted: bool = False):
+        self.volume = volume
+        self.muted = muted
+        self._current = None
+
+    def say(self, key: str, language: str) -> None:
+        Clock.schedule_once(lambda _dt: self._play(key, language))
+
+    def stop(self) -> None:
+        Clock.schedule_once(lambda _dt: self._stop())
+
+    def _stop(self) -> None:
+        if self._current is not None:
+            self._current.stop()
+            self._current = None
+
+    def _play(self, key: str, language: str) -> None:
+        self._stop()  # a new screen's prompt interrupts the last one
+        if self.muted or self.volume <= 0:
+            return
+        path = audio_path(language, key)
+        if not path.exists():
+            log.warning("no audio for %s in %s", key, language)
+            return
+        try:
+            sound = SoundLoader.load(str(path))
+        except Exception:  # noqa: BLE001 - an audio provider failing is silence, not a crash
+            sound = None
+        if sound is None:
+            return
+        sound.volume = self.volume
+        sound.play()
+        self._current = sound
