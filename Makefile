@@ -22,7 +22,7 @@ lint: bootstrap
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
 
 fuzz: bootstrap
-	KIOSK_FUZZ_EXAMPLES=$${KIOSK_FUZZ_EXAMPLES:-500} $(PY) -m pytest -q tests/api/test_fuzz_openapi.py
+	KIOSK_FUZZ_EXAMPLES=$${KIOSK_FUZZ_EXAMPLES:-500} $(PY) -m pytest -q --timeout 3600 tests/api/test_fuzz_openapi.py
 
 openapi: bootstrap
 	$(PY) -m backend.cli openapi --out docs/api/openapi.json

@@ -11,7 +11,7 @@ import secrets
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -56,6 +56,23 @@ def db_session(request: Request):
 
 
 DB = Annotated[Session, Depends(db_session)]
+
+# Identifiers are checked by shape before they reach a query: a NUL byte or a slash never
+# gets as far as the database (PostgreSQL refuses NUL in text with an error, not a miss).
+SessionId = Annotated[
+    str,
+    Path(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        description="As returned by POST /sessions",
+    ),
+]
+Reference = Annotated[
+    str,
+    Path(
+        pattern=r"^JM[0-9]{6}-[0-9A-HJKMNP-TV-Z]{8}$",
+        description="Receipt reference, e.g. JM261128-7KQ4XW2M",
+    ),
+]
 
 
 def _settings(request: Request) -> BackendSettings:
@@ -263,7 +280,7 @@ def start_session(body: c.StartSessionRequest, kiosk: Authenticated, request: Re
 
 
 @router.get("/sessions/{session_id}", response_model=c.SessionInfo, tags=["kiosk"])
-def get_session(session_id: str, kiosk: Authenticated, request: Request, db: DB):
+def get_session(session_id: SessionId, kiosk: Authenticated, request: Request, db: DB):
     sess = _own_session(db, session_id, kiosk)
     return _session_info(db, sess, _settings(request), _now(request))
 
@@ -337,7 +354,7 @@ def _liveness_ok(ev: c.EvidenceRequest) -> bool:
     summary="Submit biometric evidence; the server compares it and decides",
 )
 def submit_evidence(
-    session_id: str,
+    session_id: SessionId,
     body: c.EvidenceRequest,
     idempotency_key: IdempotencyKey,
     kiosk: Authenticated,
@@ -542,7 +559,7 @@ def _passed_session(
     tags=["kiosk"],
     summary="Pension summary; only after the session's biometric check passed",
 )
-def pension_summary(session_id: str, kiosk: Authenticated, request: Request, db: DB):
+def pension_summary(session_id: SessionId, kiosk: Authenticated, request: Request, db: DB):
     s = _settings(request)
     now = _now(request)
     sess = _passed_session(db, session_id, kiosk, now)
@@ -577,7 +594,7 @@ def pension_summary(session_id: str, kiosk: Authenticated, request: Request, db:
     summary="Payments, newest first; only after the session's biometric check passed",
 )
 def payments(
-    session_id: str,
+    session_id: SessionId,
     kiosk: Authenticated,
     request: Request,
     db: DB,
@@ -622,7 +639,7 @@ def payments(
 
 
 @router.get("/receipts/{reference}", response_model=c.Receipt, tags=["kiosk"])
-def receipt(reference: str, kiosk: Authenticated, request: Request, db: DB):
+def receipt(reference: Reference, kiosk: Authenticated, request: Request, db: DB):
     row = db.get(m.Receipt, reference)
     if row is None:
         raise ApiProblem(404, ProblemCode.NOT_FOUND, "no such receipt")

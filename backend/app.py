@@ -89,6 +89,9 @@ def create_app(settings: BackendSettings | None = None, clock=None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=f"{c.API_PREFIX}/openapi.json",
+        # A trailing slash is a different (unknown) path, not a redirect: a signed request
+        # cannot follow a redirect, its signature covers the path it was sent to.
+        redirect_slashes=False,
     )
     engine = make_engine(settings.db_url)
     app.state.settings = settings
@@ -124,6 +127,8 @@ def _openapi(app: FastAPI) -> dict:
         for op in ops.values():
             signed = "kiosk" in op.get("tags", [])
             codes = {"422", "413", "500"}
+            if "requestBody" in op:
+                codes.add("400")  # a body that is not UTF-8 JSON
             if signed:
                 op["security"] = [{key: [] for key in SIGNATURE_SCHEMES}]
                 codes |= {"401", "403", "404", "409", "410", "429"}

@@ -64,6 +64,7 @@ def problem_response(
     *,
     server_time: float | None = None,
     retry_after_s: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict = {
         "type": f"urn:jiangmen-kiosk:problem:{code.value}",
@@ -75,7 +76,7 @@ def problem_response(
         body["detail"] = detail
     if server_time is not None:
         body["server_time"] = server_time
-    headers = {}
+    headers = dict(headers or {})
     if retry_after_s is not None:
         body["retry_after_s"] = retry_after_s
         headers["Retry-After"] = str(retry_after_s)
@@ -108,7 +109,8 @@ def install(app: FastAPI) -> None:
             405: ProblemCode.METHOD_NOT_ALLOWED,
             413: ProblemCode.PAYLOAD_TOO_LARGE,
         }.get(exc.status_code, ProblemCode.VALIDATION_FAILED)
-        return problem_response(exc.status_code, code)
+        # Keep the framework's headers: a 405 must say what is allowed (RFC 9110, Allow).
+        return problem_response(exc.status_code, code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception):

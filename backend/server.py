@@ -22,7 +22,10 @@ class BackgroundServer:
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
     ):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only when the
+        # listening socket names its protocol, and without it every kept-alive request
+        # waits about 40 ms for a delayed ACK.
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.host, self.port = self.sock.getsockname()[:2]

@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 API_PREFIX = "/api/v1"
 API_VERSION = "1.0.0"
@@ -28,9 +28,26 @@ H_IDEMPOTENCY_KEY = "Idempotency-Key"
 
 
 class _Model(BaseModel):
-    # Unknown fields are an error on requests (a typo must not pass silently) and ignored on
-    # nothing: both sides share this file, so a field the other side does not know is drift.
+    # Unknown fields are an error (a typo must not pass silently; both sides share this file,
+    # so a field the other side does not know is drift).
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Request values are taken as the JSON Schema says, not as pydantic's lax mode would coerce
+# them: `false` is not an integer, `"7"` is not a number, `0` is not a date. (The server
+# validates parsed JSON in Python mode, where dates arrive as strings, so strictness is set
+# per type rather than for whole models.)
+def _iso_text(value):
+    if isinstance(value, (str, dt.date)):
+        return value
+    raise ValueError("expected an ISO 8601 string")
+
+
+SInt = Annotated[int, Field(strict=True)]
+SFloat = Annotated[float, Field(strict=True)]
+SBool = Annotated[bool, Field(strict=True)]
+Timestamp = Annotated[dt.datetime, BeforeValidator(_iso_text)]
+Day = Annotated[dt.date, BeforeValidator(_iso_text)]
 
 
 class ProblemCode(enum.StrEnum):
@@ -95,7 +112,7 @@ class IdentifyRequest(_Model):
         description="As printed, normalised by the kiosk: upper case, no spaces; check digit "
         "in brackets for HKID and Macau ID, e.g. A123456(3), 1234567(8)"
     )
-    date_of_birth: dt.date
+    date_of_birth: Day
 
 
 class IdentifyResponse(_Model):
@@ -154,7 +171,7 @@ class SessionInfo(_Model):
 
 # ---------------------------------------------------------------------------- evidence
 
-Vector128 = Annotated[list[float], Field(min_length=128, max_length=128)]
+Vector128 = Annotated[list[SFloat], Field(min_length=128, max_length=128)]
 
 
 class TemplateIn(_Model):
@@ -170,28 +187,28 @@ class TemplateIn(_Model):
 
 class LivenessChallenge(_Model):
     kind: Literal["blink", "turn_left", "turn_right", "open_mouth"]
-    prompted_at_ms: int = Field(ge=0)
-    responded_at_ms: int | None = Field(default=None, ge=0)
-    passed: bool
+    prompted_at_ms: SInt = Field(ge=0)
+    responded_at_ms: SInt | None = Field(default=None, ge=0)
+    passed: SBool
 
 
 class LivenessTrace(_Model):
     challenges: list[LivenessChallenge] = Field(max_length=8)
-    same_face_distance: float | None = Field(default=None, ge=0)
-    faces_seen_max: int = Field(ge=0, le=16)
-    simulated: bool = False
+    same_face_distance: SFloat | None = Field(default=None, ge=0)
+    faces_seen_max: SInt = Field(ge=0, le=16)
+    simulated: SBool = False
 
 
 class EvidenceRequest(_Model):
     modality: Modality
-    captured_at: dt.datetime
-    simulated: bool = Field(
+    captured_at: Timestamp
+    simulated: SBool = Field(
         description="Produced by a simulated device. Only kiosks registered as demo kiosks "
         "may submit it."
     )
     template: TemplateIn
-    finger_position: int | None = Field(default=None, ge=1, le=10)
-    quality: float | None = Field(default=None, ge=0, le=1)
+    finger_position: SInt | None = Field(default=None, ge=1, le=10)
+    quality: SFloat | None = Field(default=None, ge=0, le=1)
     liveness: LivenessTrace | None = None
 
 
@@ -323,9 +340,9 @@ class HeartbeatRequest(_Model):
     devices: dict[Annotated[str, StringConstraints(max_length=32)], DeviceReport] = Field(
         max_length=16
     )
-    outbox_depth: int = Field(ge=0)
-    outbox_oldest_at: dt.datetime | None = None
-    free_disk_mb: int = Field(ge=0)
+    outbox_depth: SInt = Field(ge=0)
+    outbox_oldest_at: Timestamp | None = None
+    free_disk_mb: SInt = Field(ge=0)
     last_errors: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
         default_factory=list, max_length=10
     )
