@@ -31,7 +31,7 @@ from backend.settings import BackendSettings
 from biometrics import simulated
 from biometrics.compare import face_distance
 from kiosk.api import contract as c
-from kiosk.api import documents
+from kiosk.api import documents, sealing, signing
 from kiosk.api.contract import ProblemCode
 
 router = APIRouter(prefix=c.API_PREFIX)
@@ -355,7 +355,7 @@ def _liveness_ok(ev: c.EvidenceRequest) -> bool:
 )
 def submit_evidence(
     session_id: SessionId,
-    body: c.EvidenceRequest,
+    sealed: c.SealedEvidence,
     idempotency_key: IdempotencyKey,
     kiosk: Authenticated,
     request: Request,
@@ -364,7 +364,7 @@ def submit_evidence(
     s = _settings(request)
     now = _now(request)
     request_hash = hashlib.sha256(
-        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode() + session_id.encode()
+        json.dumps(sealed.model_dump(mode="json"), sort_keys=True).encode() + session_id.encode()
     ).hexdigest()
 
     previous = db.scalar(
@@ -378,10 +378,10 @@ def submit_evidence(
         return previous.response
 
     sess = _own_session(db, session_id, kiosk)
+    payload = _open_evidence(db, sealed, sess, kiosk, request, now)
+    body = payload.capture
     if sess.state != c.SessionState.OPEN.value:
         raise ApiProblem(409, ProblemCode.SESSION_CLOSED)
-    if now >= sess.expires_at:
-        raise ApiProblem(410, ProblemCode.SESSION_EXPIRED)
     simulated_template = body.template.extractor.startswith("sim-")
     if (body.simulated or simulated_template) and not kiosk.is_demo:
         raise ApiProblem(403, ProblemCode.SIMULATED_EVIDENCE_FORBIDDEN)
@@ -416,6 +416,11 @@ def submit_evidence(
     if purpose is c.Purpose.CERTIFICATION and state is not c.SessionState.OPEN:
         reference = _issue_receipt(db, sess, kiosk, state, now, s)
 
+    db.add(
+        m.SeenEvidence(
+            evidence_id=payload.evidence_id, kiosk_id=kiosk.id, session_id=sess.id, seen_at=now
+        )
+    )
     attempt_id = str(uuid.uuid4())
     decision = c.Decision(
         decision_id=attempt_id,
@@ -475,6 +480,68 @@ def submit_evidence(
             raise ApiProblem(409, ProblemCode.IDEMPOTENCY_CONFLICT) from None
         return previous.response
     return response
+
+
+def _reject_evidence(
+    db: Session,
+    kiosk: m.Kiosk,
+    sess: m.VerificationSession,
+    now,
+    status: int,
+    code: ProblemCode,
+    reason: str,
+) -> ApiProblem:
+    """Audits a refused package (committed even though the request fails) and returns the
+    problem to raise."""
+    db.rollback()
+    audit.append(
+        db, now, f"kiosk:{kiosk.id}", "evidence_rejected", f"session:{sess.id}", {"reason": reason}
+    )
+    db.commit()
+    return ApiProblem(status, code, reason)
+
+
+def _open_evidence(
+    db: Session,
+    sealed: c.SealedEvidence,
+    sess: m.VerificationSession,
+    kiosk: m.Kiosk,
+    request: Request,
+    now: dt.datetime,
+) -> c.EvidencePayload:
+    """Decrypts, verifies the device signature, and checks what binds the package to this
+    session: kiosk, session, the session's server nonce, the validity window, first use."""
+    s = _settings(request)
+    try:
+        payload = sealing.open_sealed(
+            sealed,
+            request.app.state.evidence_keys.private(),
+            signing.load_public_key(kiosk.public_key),
+        )
+    except sealing.EvidenceInvalid as exc:
+        raise _reject_evidence(
+            db, kiosk, sess, now, 422, ProblemCode.EVIDENCE_INVALID, exc.reason
+        ) from exc
+    if payload.kiosk_id != kiosk.id or sealed.kiosk_id != kiosk.id or payload.session_id != sess.id:
+        raise _reject_evidence(db, kiosk, sess, now, 422, ProblemCode.EVIDENCE_INVALID, "binding")
+    if not secrets.compare_digest(payload.server_nonce, sess.server_nonce):
+        raise _reject_evidence(db, kiosk, sess, now, 422, ProblemCode.EVIDENCE_INVALID, "nonce")
+    captured = payload.capture.captured_at
+    if captured.tzinfo is None:
+        raise _reject_evidence(
+            db, kiosk, sess, now, 422, ProblemCode.EVIDENCE_INVALID, "naive_time"
+        )
+    skew = dt.timedelta(seconds=s.clock_skew_s)
+    if (
+        captured > now + skew
+        or now - captured > dt.timedelta(seconds=s.evidence_validity_s)
+        or captured > sess.expires_at + skew
+        or captured < sess.created_at - skew
+    ):
+        raise _reject_evidence(db, kiosk, sess, now, 410, ProblemCode.EVIDENCE_EXPIRED, "window")
+    if db.get(m.SeenEvidence, payload.evidence_id) is not None:
+        raise _reject_evidence(db, kiosk, sess, now, 409, ProblemCode.EVIDENCE_REPLAYED, "replayed")
+    return payload
 
 
 def _issue_receipt(
@@ -537,6 +604,21 @@ def _record_certification(
         # Suspension here is for want of certification: certifying lifts it.
         account.status = c.AccountStatus.PAYING.value
         audit.append(db, now, "system", "payments_reinstated", f"pensioner:{pensioner_id}")
+
+
+@router.get(
+    "/evidence-key",
+    response_model=c.EvidenceKey,
+    tags=["kiosk"],
+    summary="The key kiosks encrypt evidence to",
+)
+def evidence_key(kiosk: Authenticated, request: Request) -> c.EvidenceKey:
+    public = request.app.state.evidence_keys.private().public_key()
+    return c.EvidenceKey(
+        key_id=sealing.key_id(public),
+        public_key=sealing.x25519_public_b64(public),
+        scheme=sealing.SCHEME,
+    )
 
 
 # ---------------------------------------------------------------------------- pension

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import api, problems
+from backend import api, evidence_key, problems
 from backend.clock import SystemClock
 from backend.db import make_engine, session_factory
 from backend.problems import problem_response
@@ -98,6 +98,7 @@ def create_app(settings: BackendSettings | None = None, clock=None) -> FastAPI:
     app.state.clock = clock
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.evidence_keys = evidence_key.Keyring(settings.evidence_key_path)
     problems.install(app)
     app.include_router(api.router)
     app.add_middleware(ServerFrame, clock=clock, max_body=settings.max_body_bytes)

@@ -257,6 +257,17 @@ class Attempt(Base):
     session: Mapped[VerificationSession] = relationship(back_populates="attempts")
 
 
+class SeenEvidence(Base):
+    """Each evidence id is accepted once, whatever idempotency key it comes with."""
+
+    __tablename__ = "seen_evidence"
+
+    evidence_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[str] = mapped_column(String(40), index=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class Receipt(Base):
     """A record the resident keeps: a certification, a case sent to staff, an appointment."""
 

@@ -86,6 +86,17 @@ class BackendSettings(BaseSettings):
     suspension_after_overdue_days: int = Field(
         default=90, ge=0, description="Days past the due date after which payments are suspended"
     )
+    evidence_key_path: str = Field(
+        default="backend-data/evidence-key.pem",
+        description="X25519 private key that kiosks encrypt evidence to (created on first "
+        "use, mode 0600)",
+    )
+    evidence_validity_s: int = Field(
+        default=72 * 3600,
+        ge=60,
+        description="How long after capture evidence is accepted "
+        "(an outbox may deliver it hours later)",
+    )
     heartbeat_interval_s: int = Field(
         default=30, ge=5, description="Interval the back end asks kiosks to report at"
     )

@@ -16,7 +16,10 @@ REPO = Path(__file__).resolve().parent.parent
 def backend_settings(tmp_path):
     from backend.settings import BackendSettings
 
-    return BackendSettings(db_url=f"sqlite:///{tmp_path / 'backend.sqlite3'}")
+    return BackendSettings(
+        db_url=f"sqlite:///{tmp_path / 'backend.sqlite3'}",
+        evidence_key_path=str(tmp_path / "evidence-key.pem"),
+    )
 
 
 @pytest.fixture

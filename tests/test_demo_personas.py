@@ -48,7 +48,7 @@ def test_seeded_certification_states_are_what_the_personas_say(client, personas)
         if p["certification"] in seen or not p["face"]:
             continue
         sess = identify(client, p, c.Purpose.ENQUIRY)
-        client.submit_evidence(sess.session_id, ev.face(p["key"], 0.2))
+        ev.submit(client, sess, ev.face(p["key"], 0.2))
         summary = client.pension_summary(sess.session_id)
         assert summary.certification_status.value == p["certification"], p["key"]
         seen.add(p["certification"])

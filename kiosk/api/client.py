@@ -109,8 +109,11 @@ class KioskApiClient:
             "GET", f"/sessions/{quote(session_id, safe='')}", None, c.SessionInfo, idempotent=True
         )
 
+    def evidence_key(self) -> c.EvidenceKey:
+        return self._call("GET", "/evidence-key", None, c.EvidenceKey, idempotent=True)
+
     def submit_evidence(
-        self, session_id: str, evidence: c.EvidenceRequest, idempotency_key: str | None = None
+        self, session_id: str, evidence: c.SealedEvidence, idempotency_key: str | None = None
     ) -> c.Decision:
         """Safe to call again with the same key after a lost answer: the back end returns
         the first decision and records nothing new."""
@@ -241,7 +244,7 @@ class KioskApiClient:
                 problem = c.Problem.model_validate(json.loads(raw.content))
                 code = problem.code.value
                 retry_after = problem.retry_after_s
-                detail = f"{raw.status} {code}"
+                detail = f"{raw.status} {code}" + (f": {problem.detail}" if problem.detail else "")
                 if problem.code == c.ProblemCode.STALE_TIMESTAMP and problem.server_time:
                     self.clock_offset.observe(problem.server_time, sent, received, force=True)
             except (ValueError, ValidationError):

@@ -72,6 +72,9 @@ class ProblemCode(enum.StrEnum):
     IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     TEMPLATE_MISMATCH = "template_mismatch"
+    EVIDENCE_INVALID = "evidence_invalid"
+    EVIDENCE_EXPIRED = "evidence_expired"
+    EVIDENCE_REPLAYED = "evidence_replayed"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     INTERNAL_ERROR = "internal_error"
@@ -210,6 +213,40 @@ class EvidenceRequest(_Model):
     finger_position: SInt | None = Field(default=None, ge=1, le=10)
     quality: SFloat | None = Field(default=None, ge=0, le=1)
     liveness: LivenessTrace | None = None
+
+
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_B64 = r"^[A-Za-z0-9+/]*={0,2}$"
+
+
+class EvidencePayload(_Model):
+    """What the device key signs: the capture bound to one session of one kiosk."""
+
+    evidence_id: str = Field(pattern=_UUID, description="Unique per capture; accepted once")
+    kiosk_id: str = Field(max_length=64)
+    session_id: str = Field(pattern=_UUID)
+    server_nonce: str = Field(max_length=64, description="The session's nonce, from the server")
+    sealed_at: Timestamp
+    capture: EvidenceRequest
+
+
+class SealedEvidence(_Model):
+    """Evidence signed by the device key and encrypted to the back end's evidence key
+    (kiosk/api/sealing.py). Only the back end can open it."""
+
+    version: Literal[1]
+    evidence_id: str = Field(pattern=_UUID)
+    kiosk_id: str = Field(max_length=64)
+    key_id: str = Field(pattern=r"^[0-9a-f]{16}$", description="Which back-end key it is for")
+    ephemeral_key: str = Field(min_length=44, max_length=44, pattern=_B64)
+    nonce: str = Field(min_length=16, max_length=16, pattern=_B64)
+    ciphertext: str = Field(min_length=24, max_length=5_000_000, pattern=_B64)
+
+
+class EvidenceKey(_Model):
+    key_id: str
+    public_key: str = Field(description="X25519, raw 32 bytes, base64")
+    scheme: str
 
 
 class Outcome(enum.StrEnum):

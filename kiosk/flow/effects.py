@@ -31,6 +31,7 @@ class StopCamera(Effect):
 @dataclass(frozen=True)
 class CaptureFace(Effect):
     request_id: int
+    session_id: str
     server_nonce: str
     challenges: tuple[str, ...]
 
@@ -38,6 +39,7 @@ class CaptureFace(Effect):
 @dataclass(frozen=True)
 class CaptureFinger(Effect):
     request_id: int
+    session_id: str
     server_nonce: str
     finger_position: int
 

@@ -334,13 +334,20 @@ class Flow:
             self._camera_on = True
         rid = self._next_request("capture_face")
         self.go("face_capture")
-        self._emit(fx.CaptureFace(rid, session.server_nonce, self.ctx.challenges))
+        self._emit(
+            fx.CaptureFace(rid, session.session_id, session.server_nonce, self.ctx.challenges)
+        )
 
     def capture_finger(self) -> None:
         self._stop_camera()
         rid = self._next_request("capture_finger")
         self.go("finger_capture")
-        self._emit(fx.CaptureFinger(rid, self.ctx.session.server_nonce, self.ctx.finger_position))
+        session = self.ctx.session
+        self._emit(
+            fx.CaptureFinger(
+                rid, session.session_id, session.server_nonce, self.ctx.finger_position
+            )
+        )
 
     def print_receipt(self) -> None:
         d = self.ctx.decision
@@ -468,7 +475,10 @@ class Flow:
             self.capture_finger()
         else:
             rid = self._next_request("capture_face")
-            self._emit(fx.CaptureFace(rid, self.ctx.session.server_nonce, self.ctx.challenges))
+            session = self.ctx.session
+            self._emit(
+                fx.CaptureFace(rid, session.session_id, session.server_nonce, self.ctx.challenges)
+            )
 
     def _on_DeviceFailed(self, e: ev.DeviceFailed) -> None:
         if e.request_id is not None and not self._accept(e.request_id):

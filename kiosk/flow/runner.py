@@ -63,6 +63,7 @@ class Runner:
         flow: Flow,
         api,
         devices: Devices,
+        sealer,
         *,
         on_effect: Callable[[fx.Effect], None] | None = None,
         probe_interval_s: float = 5.0,
@@ -71,6 +72,7 @@ class Runner:
         self.flow = flow
         self.api = api
         self.devices = devices
+        self.sealer = sealer  # kiosk.evidence.Sealer: captures leave the worker sealed
         self.on_effect = on_effect  # the UI's hook: ShowMessage, ClearPersonalData ...
         self.events: queue.Queue[ev.Event] = queue.Queue()
         self.pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="kiosk-effect")
@@ -145,7 +147,7 @@ class Runner:
         except ApiError as exc:
             code = exc.code
             key = exc.key if isinstance(exc, Rejected) else exc.message_key
-            log.warning("api %s failed: %s", e.op, type(exc).__name__)
+            log.warning("api %s failed: %s %s", e.op, type(exc).__name__, exc)
             self.post(ev.ApiFailed(e.request_id, e.op, _kind(exc), key, code))
             return
         except Exception:
@@ -160,18 +162,24 @@ class Runner:
 
         try:
             if isinstance(e, fx.CaptureFace):
-                evidence = self.devices.face.capture(e.server_nonce, e.challenges, cancel, progress)
-                done = ev.FaceCaptured(e.request_id, evidence)
+                capture = self.devices.face.capture(e.server_nonce, e.challenges, cancel, progress)
             else:
-                evidence = self.devices.finger.capture(
+                capture = self.devices.finger.capture(
                     e.server_nonce, e.finger_position, cancel, progress
                 )
-                done = ev.FingerCaptured(e.request_id, evidence)
+            # Signed and encrypted here, at capture: from now on the kiosk holds only what
+            # the back end can open.
+            sealed = self.sealer.seal(capture, e.session_id, e.server_nonce)
+            del capture
+            kind = ev.FaceCaptured if isinstance(e, fx.CaptureFace) else ev.FingerCaptured
+            done = kind(e.request_id, sealed)
+        except ApiError as exc:  # the back end's evidence key could not be fetched
+            done = ev.ApiFailed(e.request_id, "evidence_key", _kind(exc), exc.message_key, exc.code)
         except CaptureRetryError as exc:
             done = ev.CaptureRetry(e.request_id, exc.message_key)
         except DeviceFailure as exc:
             done = ev.DeviceFailed(exc.device, exc.message_key, e.request_id)
-        except Exception:
+        except Exception:  # a driver bug is a device failure to the resident
             log.exception("capture crashed")
             done = ev.DeviceFailed("capture", "error_device", e.request_id)
         finally:

@@ -92,8 +92,9 @@ def test_evidence_retry_keeps_its_idempotency_key(backend, kiosk_identity, clock
     cl = _client(server, kiosk_identity, clock, t)
     p = personas[0]
     sess = identify(cl, p)
+    sealed = ev.seal(cl, sess, ev.face(p["key"], 0.2))
     t.fail_first = len(t.sent) + 1  # the next request is answered 503 once
-    d = cl.submit_evidence(sess.session_id, ev.face(p["key"], 0.2))
+    d = cl.submit_evidence(sess.session_id, sealed)
     assert d.outcome is c.Outcome.APPROVED
     keys = [h[c.H_IDEMPOTENCY_KEY] for h in t.sent if c.H_IDEMPOTENCY_KEY in h]
     assert len(keys) == 2 and keys[0] == keys[1]

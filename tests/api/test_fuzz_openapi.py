@@ -66,6 +66,7 @@ from urllib3.util.url import _encode_target
 from biometrics import simulated
 from kiosk.api import contract as c
 from kiosk.api import signing
+from kiosk.evidence import Sealer
 
 FUZZ_EXAMPLES = int(os.environ.get("KIOSK_FUZZ_EXAMPLES", "100"))
 UNSIGNED_EXAMPLES = max(5, FUZZ_EXAMPLES // 3)
@@ -421,7 +422,14 @@ def live(request, tmp_path_factory):
         try:
             served = plain.get(server.url + c.API_PREFIX + "/openapi.json", timeout=10).json()
             assert served == DOCUMENT, "the server serves another document than the one fuzzed"
-            yield Live(app, server, clock, identity, http, plain, Seeds(server.url, http))
+            sealer = Sealer(
+                identity.kiosk_id,
+                identity.key,
+                lambda: app.state.evidence_keys.private().public_key(),
+                now=clock.now,
+            )
+            seeds = Seeds(server.url, http, sealer)
+            yield Live(app, server, clock, identity, http, plain, seeds)
         finally:
             http.close()
             plain.close()
@@ -440,9 +448,10 @@ class Seeds:
     would hold at each step. Fresh ones are made on demand because fuzzed evidence uses up a
     session's attempts."""
 
-    def __init__(self, base_url: str, http: requests.Session):
+    def __init__(self, base_url: str, http: requests.Session, sealer: Sealer):
         from backend.seed import load_personas
 
+        self.sealer = sealer
         self.base = base_url + c.API_PREFIX
         self.http = http
         self.personas = load_personas()
@@ -469,9 +478,21 @@ class Seeds:
         token = self.subject_token(persona)
         return self._post("/sessions", {"subject_token": token, "purpose": purpose})
 
-    def evidence(self, session_id: str, body: dict) -> dict:
+    def seal(self, session: dict, capture: dict) -> dict:
+        """A capture sealed as the kiosk would: signed by its key, encrypted to the back end."""
+        capture = {**capture, "captured_at": self.sealer._now().isoformat()}
+        sealed = self.sealer.seal(
+            c.EvidenceRequest.model_validate(capture),
+            session["session_id"],
+            session["server_nonce"],
+        )
+        return sealed.model_dump(mode="json")
+
+    def evidence(self, session: dict, capture: dict) -> dict:
         return self._post(
-            f"/sessions/{session_id}/evidence", body, **{c.H_IDEMPOTENCY_KEY: _fresh_key()}
+            f"/sessions/{session['session_id']}/evidence",
+            self.seal(session, capture),
+            **{c.H_IDEMPOTENCY_KEY: _fresh_key()},
         )
 
     def passed_session(self, purpose: str = "enquiry") -> str:
@@ -479,7 +500,7 @@ class Seeds:
         if purpose not in self._passed:
             p = next(p for p in self.personas if p["face"])
             sess = self.session(p, purpose)
-            decision = self.evidence(sess["session_id"], face_evidence(p["key"], 0.1))
+            decision = self.evidence(sess, face_evidence(p["key"], 0.1))
             assert decision["outcome"] == "approved", decision
             self._passed[purpose] = sess["session_id"]
         return self._passed[purpose]
@@ -488,8 +509,8 @@ class Seeds:
         """An approved certification receipt and one pending manual review."""
         if self._receipts is None:
             faces = [p for p in self.personas if p["face"]]
-            approved = self.session(faces[1], "certification")["session_id"]
-            borderline = self.session(faces[2], "certification")["session_id"]
+            approved = self.session(faces[1], "certification")
+            borderline = self.session(faces[2], "certification")
             refs = [
                 self.evidence(approved, face_evidence(faces[1]["key"], 0.1))["reference"],
                 self.evidence(borderline, face_evidence(faces[2]["key"], 0.5))["reference"],
@@ -576,43 +597,50 @@ def seed_case(case, data, live: Live) -> bool:
     )
     purpose = data.draw(st.sampled_from(["certification", "enquiry"]), label="purpose")
     if kind == "passed":
-        session = {"session_id": seeds.passed_session(purpose)}
+        session = {"session_id": seeds.passed_session(purpose)}  # closed: no new evidence
     else:
         session = seeds.session(persona, purpose)
     case.path_parameters = {**case.path_parameters, "session_id": session["session_id"]}
     if evidence:
-        _seed_evidence(case, data, persona, session)
+        _seed_evidence(case, data, seeds, persona, session)
     return True
 
 
-def _seed_evidence(case, data, persona: dict, session: dict) -> None:
+def _seed_evidence(case, data, seeds: Seeds, persona: dict, session: dict) -> None:
     """A fresh idempotency key (hypothesis likes to repeat '00000000', which would only ever
-    meet idempotency_conflict) and the simulated extractor, so that the comparison runs.
+    meet idempotency_conflict), and in place of the fuzzed envelope (which the back end can
+    only refuse as undecryptable) a package sealed as a kiosk would seal it:
     "genuine": a capture of the persona at some distance, on the rung the session expects;
-    "sim-extractor": the fuzzed template values against the persona's reference."""
+    "tampered": the same with one ciphertext bit flipped."""
     case.headers[c.H_IDEMPOTENCY_KEY] = _fresh_key()
-    how = data.draw(st.sampled_from(["genuine", "sim-extractor", "fuzzed"]), label="evidence")
-    if how == "fuzzed":
+    how = data.draw(st.sampled_from(["genuine", "tampered", "fuzzed"]), label="evidence")
+    if how == "fuzzed" or "server_nonce" not in session:
         return
-    body = json.loads(json.dumps(case.body))
-    if how == "genuine":
-        noise = data.draw(st.sampled_from([0.1, 0.5, 0.9]), label="noise")
-        body["modality"] = session.get("next_modality") or body["modality"]
-        if body["modality"] == "face":
-            body["template"]["vector"] = simulated.face_vector(persona["key"], noise)
-            if data.draw(st.sampled_from(["live", "fuzzed"]), label="liveness") == "live":
-                body["liveness"] = face_evidence(persona["key"], noise)["liveness"]
-        else:
-            fingers = session.get("enrolled_fingers") or [2]
-            finger = data.draw(st.sampled_from(fingers), label="finger")
-            body["finger_position"] = finger
-            body["template"]["data_b64"] = finger_data(persona["key"], finger, noise)
-    extractor = (
-        simulated.FACE_EXTRACTOR if body["modality"] == "face" else simulated.FINGER_EXTRACTOR
-    )
-    body["template"]["extractor"] = extractor
-    body["template"]["extractor_version"] = simulated.VERSION
-    body["simulated"] = True
+    noise = data.draw(st.sampled_from([0.1, 0.5, 0.9]), label="noise")
+    modality = session.get("next_modality") or "face"
+    if modality == "face":
+        capture = face_evidence(persona["key"], noise)
+        if data.draw(st.sampled_from(["live", "not live"]), label="liveness") == "not live":
+            capture["liveness"]["challenges"][0]["passed"] = False
+    else:
+        fingers = session.get("enrolled_fingers") or [2]
+        finger = data.draw(st.sampled_from(fingers), label="finger")
+        capture = {
+            **face_evidence(persona["key"], noise),
+            "modality": "fingerprint",
+            "liveness": None,
+            "finger_position": finger,
+            "template": {
+                "extractor": simulated.FINGER_EXTRACTOR,
+                "extractor_version": simulated.VERSION,
+                "data_b64": finger_data(persona["key"], finger, noise),
+            },
+        }
+    body = seeds.seal(session, capture)
+    if how == "tampered":
+        raw = bytearray(base64.b64decode(body["ciphertext"]))
+        raw[data.draw(st.integers(0, len(raw) - 1), label="flipped byte")] ^= 0x01
+        body["ciphertext"] = base64.b64encode(bytes(raw)).decode()
     case.body = body
 
 

@@ -18,7 +18,7 @@ MATCH, BORDERLINE, OTHER = 0.2, 0.5, 0.9
 def test_approve_on_first_face_attempt(client, personas):
     p = persona(personas, certification="due")
     sess = identify(client, p)
-    d = client.submit_evidence(sess.session_id, ev.face(p["key"], MATCH))
+    d = ev.submit(client, sess, ev.face(p["key"], MATCH))
     assert d.outcome is c.Outcome.APPROVED
     assert d.reason_code is c.ReasonCode.MATCH
     assert d.reference and d.reference.startswith("JM")
@@ -31,11 +31,11 @@ def test_approve_on_first_face_attempt(client, personas):
 def test_retry_then_approve(client, personas):
     p = persona(personas, certification="overdue")
     sess = identify(client, p)
-    first = client.submit_evidence(sess.session_id, ev.face(p["key"], OTHER, seed=1))
+    first = ev.submit(client, sess, ev.face(p["key"], OTHER, seed=1))
     assert first.outcome is c.Outcome.RETRY
     assert first.session.attempts_left.face == 2
     assert first.reference is None
-    second = client.submit_evidence(sess.session_id, ev.face(p["key"], MATCH, seed=2))
+    second = ev.submit(client, sess, ev.face(p["key"], MATCH, seed=2))
     assert second.outcome is c.Outcome.APPROVED
 
 
@@ -43,16 +43,13 @@ def test_three_face_failures_then_fingerprint(client, personas):
     p = persona(personas, certification="done", face=True)
     assert p["fingers"]
     sess = identify(client, p)
-    outcomes = [
-        client.submit_evidence(sess.session_id, ev.face(p["key"], OTHER, seed=i)).outcome
-        for i in range(3)
-    ]
+    outcomes = [ev.submit(client, sess, ev.face(p["key"], OTHER, seed=i)).outcome for i in range(3)]
     assert outcomes == [c.Outcome.RETRY, c.Outcome.RETRY, c.Outcome.NEXT_MODALITY]
     info = client.get_session(sess.session_id)
     assert info.next_modality is c.Modality.FINGERPRINT
     assert info.enrolled_fingers == sorted(p["fingers"])
     finger = p["fingers"][0]
-    d = client.submit_evidence(sess.session_id, ev.finger(p["key"], finger, 0.3))
+    d = ev.submit(client, sess, ev.finger(p["key"], finger, 0.3))
     assert d.outcome is c.Outcome.APPROVED
     assert d.modality is c.Modality.FINGERPRINT
 
@@ -60,22 +57,22 @@ def test_three_face_failures_then_fingerprint(client, personas):
 def test_liveness_failure_counts_as_an_attempt(client, personas):
     p = personas[0]
     sess = identify(client, p)
-    d = client.submit_evidence(sess.session_id, ev.face(p["key"], MATCH, live=False))
+    d = ev.submit(client, sess, ev.face(p["key"], MATCH, live=False))
     assert d.outcome is c.Outcome.RETRY
     assert d.reason_code is c.ReasonCode.LIVENESS_FAILED
-    d = client.submit_evidence(sess.session_id, ev.face(p["key"], MATCH, faces_seen=2, seed=3))
+    d = ev.submit(client, sess, ev.face(p["key"], MATCH, faces_seen=2, seed=3))
     assert d.reason_code is c.ReasonCode.LIVENESS_FAILED
 
 
 def test_borderline_goes_to_manual_review(client, personas):
     p = personas[0]
     sess = identify(client, p)
-    d = client.submit_evidence(sess.session_id, ev.face(p["key"], BORDERLINE))
+    d = ev.submit(client, sess, ev.face(p["key"], BORDERLINE))
     assert d.outcome is c.Outcome.MANUAL_REVIEW
     assert d.reason_code is c.ReasonCode.BORDERLINE
     assert client.receipt(d.reference).status is c.ReceiptStatus.PENDING_REVIEW
     with pytest.raises(Rejected) as e:
-        client.submit_evidence(sess.session_id, ev.face(p["key"], MATCH, seed=9))
+        ev.submit(client, sess, ev.face(p["key"], MATCH, seed=9))
     assert e.value.code == "session_closed"
 
 
@@ -85,7 +82,7 @@ def test_no_face_enrolled_starts_on_fingerprint(client, personas):
     assert sess.next_modality is c.Modality.FINGERPRINT
     assert sess.attempts_left.face == 0
     with pytest.raises(Rejected) as e:
-        client.submit_evidence(sess.session_id, ev.face(p["key"], MATCH))
+        ev.submit(client, sess, ev.face(p["key"], MATCH))
     assert e.value.code in ("no_attempts_left", "modality_not_allowed")
 
 
@@ -94,17 +91,14 @@ def test_unenrolled_finger_refused(client, personas):
     sess = identify(client, p)
     unenrolled = next(f for f in range(1, 11) if f not in p["fingers"])
     with pytest.raises(Rejected) as e:
-        client.submit_evidence(sess.session_id, ev.finger(p["key"], unenrolled, 0.1))
+        ev.submit(client, sess, ev.finger(p["key"], unenrolled, 0.1))
     assert e.value.code == "finger_not_enrolled"
 
 
 def test_no_fingerprint_enrolled_goes_to_review_after_faces(client, personas):
     p = persona(personas, fingers=[])
     sess = identify(client, p)
-    outs = [
-        client.submit_evidence(sess.session_id, ev.face(p["key"], OTHER, seed=i)).outcome
-        for i in range(3)
-    ]
+    outs = [ev.submit(client, sess, ev.face(p["key"], OTHER, seed=i)).outcome for i in range(3)]
     assert outs[-1] is c.Outcome.MANUAL_REVIEW
 
 
@@ -115,7 +109,7 @@ def test_enquiry_needs_a_passed_check(client, personas):
         client.pension_summary(sess.session_id)
     assert e.value.status == 403
     assert e.value.code == "biometric_check_required"
-    d = client.submit_evidence(sess.session_id, ev.face(p["key"], MATCH))
+    d = ev.submit(client, sess, ev.face(p["key"], MATCH))
     assert d.outcome is c.Outcome.APPROVED
     assert d.reference is None  # an enquiry records no certification
     summary = client.pension_summary(sess.session_id)
@@ -132,22 +126,22 @@ def test_enquiry_needs_a_passed_check(client, personas):
 def test_enquiry_borderline_retries_instead_of_review(client, personas):
     p = personas[0]
     sess = identify(client, p, c.Purpose.ENQUIRY)
-    d = client.submit_evidence(sess.session_id, ev.face(p["key"], BORDERLINE))
+    d = ev.submit(client, sess, ev.face(p["key"], BORDERLINE))
     assert d.outcome is c.Outcome.RETRY
 
 
 def test_certification_lifts_a_suspension(client, personas):
     p = persona(personas, certification="suspended")
     sess = identify(client, p, c.Purpose.ENQUIRY)
-    client.submit_evidence(sess.session_id, ev.face(p["key"], MATCH))
+    ev.submit(client, sess, ev.face(p["key"], MATCH))
     before = client.pension_summary(sess.session_id)
     assert before.certification_status is c.CertificationStatus.SUSPENDED
     assert before.account_status is c.AccountStatus.SUSPENDED
     cert = identify(client, p)
-    d = client.submit_evidence(cert.session_id, ev.face(p["key"], MATCH, seed=5))
+    d = ev.submit(client, cert, ev.face(p["key"], MATCH, seed=5))
     assert d.outcome is c.Outcome.APPROVED
     again = identify(client, p, c.Purpose.ENQUIRY)
-    client.submit_evidence(again.session_id, ev.face(p["key"], MATCH, seed=6))
+    ev.submit(client, again, ev.face(p["key"], MATCH, seed=6))
     after = client.pension_summary(again.session_id)
     assert after.certification_status is c.CertificationStatus.DONE
     assert after.account_status is c.AccountStatus.PAYING
@@ -163,7 +157,7 @@ def test_simulated_evidence_only_from_demo_kiosks(backend, clock, personas):
     p = personas[0]
     sess = identify(cl, p)
     with pytest.raises(AuthRejected) as e:
-        cl.submit_evidence(sess.session_id, ev.face(p["key"], MATCH))
+        ev.submit(cl, sess, ev.face(p["key"], MATCH))
     assert e.value.code == "simulated_evidence_forbidden"
     cl.close()
 
@@ -206,7 +200,7 @@ def test_retry_after_lost_answer_returns_first_decision(backend, kiosk_identity,
     )
     p = persona(personas, certification="due")
     sess = identify(cl, p)
-    evidence = ev.face(p["key"], MATCH)
+    evidence = ev.seal(cl, sess, ev.face(p["key"], MATCH))
     decision = cl.submit_evidence(sess.session_id, evidence, idempotency_key="ev-lost-answer-0001")
     assert transport.lost == 1 and transport.sent == 2
     assert decision.outcome is c.Outcome.APPROVED
@@ -223,12 +217,10 @@ def test_retry_after_lost_answer_returns_first_decision(backend, kiosk_identity,
 def test_same_key_different_evidence_conflicts(client, personas):
     p = personas[0]
     sess = identify(client, p)
-    client.submit_evidence(
-        sess.session_id, ev.face(p["key"], OTHER, seed=1), idempotency_key="ev-conflict-0001"
-    )
+    ev.submit(client, sess, ev.face(p["key"], OTHER, seed=1), idempotency_key="ev-conflict-0001")
     with pytest.raises(Rejected) as e:
-        client.submit_evidence(
-            sess.session_id, ev.face(p["key"], OTHER, seed=2), idempotency_key="ev-conflict-0001"
+        ev.submit(
+            client, sess, ev.face(p["key"], OTHER, seed=2), idempotency_key="ev-conflict-0001"
         )
     assert e.value.status == 409
     assert e.value.code == "idempotency_conflict"
@@ -251,15 +243,110 @@ def test_sessions_are_private_to_their_kiosk(backend, client, clock, personas):
     cl.close()
 
 
-def test_session_expires(client, personas, backend, clock):
+def _captured_at(capture, when):
+    return capture.model_copy(update={"captured_at": when})
+
+
+def test_evidence_captured_after_the_session_expired_is_refused(client, personas, backend, clock):
     app, _ = backend
     p = personas[0]
     sess = identify(client, p)
-    clock.advance(app.state.settings.session_ttl_s + 1)
+    clock.advance(app.state.settings.session_ttl_s + app.state.settings.clock_skew_s + 1)
     assert client.get_session(sess.session_id).state is c.SessionState.EXPIRED
+    late = _captured_at(ev.face(p["key"], MATCH), clock.now())
     with pytest.raises(Rejected) as e:
-        client.submit_evidence(sess.session_id, ev.face(p["key"], MATCH))
-    assert e.value.code == "session_expired"
+        ev.submit(client, sess, late)
+    assert e.value.status == 410 and e.value.code == "evidence_expired"
+
+
+def test_late_delivery_inside_the_validity_window_counts(client, personas, backend, clock):
+    """An outbox that drains two hours later still delivers: what counts is when the
+    evidence was captured (inside the session), not when it arrives."""
+    p = persona(personas, certification="due")
+    sess = identify(client, p)
+    sealed = ev.seal(client, sess, _captured_at(ev.face(p["key"], MATCH), clock.now()))
+    clock.advance(2 * 3600)
+    d = client.submit_evidence(sess.session_id, sealed)
+    assert d.outcome is c.Outcome.APPROVED
+
+
+def test_delivery_after_the_validity_window_is_refused(client, personas, backend, clock):
+    app, _ = backend
+    p = personas[0]
+    sess = identify(client, p)
+    sealed = ev.seal(client, sess, _captured_at(ev.face(p["key"], MATCH), clock.now()))
+    clock.advance(app.state.settings.evidence_validity_s + 60)
+    with pytest.raises(Rejected) as e:
+        client.submit_evidence(sess.session_id, sealed)
+    assert e.value.code == "evidence_expired"
+
+
+def _audited(app, reason):
+    with app.state.sessions() as db:
+        rows = db.scalars(select(m.AuditEntry).where(m.AuditEntry.action == "evidence_rejected"))
+        return [r.detail["reason"] for r in rows if r.detail.get("reason") == reason]
+
+
+def test_tampered_evidence_is_rejected_and_audited(client, personas, backend):
+    import base64
+
+    app, _ = backend
+    p = personas[0]
+    sess = identify(client, p)
+    sealed = ev.seal(client, sess, ev.face(p["key"], MATCH))
+    raw = bytearray(base64.b64decode(sealed.ciphertext))
+    raw[100] ^= 0x01
+    tampered = sealed.model_copy(update={"ciphertext": base64.b64encode(bytes(raw)).decode()})
+    with pytest.raises(Rejected) as e:
+        client.submit_evidence(sess.session_id, tampered)
+    assert e.value.status == 422 and e.value.code == "evidence_invalid"
+    assert _audited(app, "undecryptable") == ["undecryptable"]
+    # The session is untouched: the genuine package still counts.
+    assert client.submit_evidence(sess.session_id, sealed).outcome is c.Outcome.APPROVED
+
+
+def test_replayed_evidence_is_rejected_and_audited(client, personas, backend):
+    app, _ = backend
+    p = personas[0]
+    sess = identify(client, p)
+    sealed = ev.seal(client, sess, ev.face(p["key"], OTHER))
+    first = client.submit_evidence(sess.session_id, sealed, idempotency_key="ev-first-000001")
+    assert first.outcome is c.Outcome.RETRY
+    with pytest.raises(Rejected) as e:
+        client.submit_evidence(sess.session_id, sealed, idempotency_key="ev-replay-00001")
+    assert e.value.status == 409 and e.value.code == "evidence_replayed"
+    assert _audited(app, "replayed") == ["replayed"]
+    assert client.get_session(sess.session_id).attempts_left.face == 2
+
+
+def test_evidence_for_another_session_is_rejected(client, personas, backend):
+    app, _ = backend
+    p = personas[0]
+    one = identify(client, p)
+    other = identify(client, p)
+    sealed = ev.seal(client, one, ev.face(p["key"], MATCH))
+    with pytest.raises(Rejected) as e:
+        client.submit_evidence(other.session_id, sealed)
+    assert e.value.code == "evidence_invalid"
+    assert _audited(app, "binding") == ["binding"]
+
+
+def test_evidence_signed_by_another_kiosk_is_rejected(backend, client, clock, personas):
+    """A package sealed with another kiosk's key (but claiming this kiosk) fails its
+    signature after decryption."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.evidence import Sealer, key_from_api
+
+    app, _ = backend
+    p = personas[0]
+    sess = identify(client, p)
+    forger = Sealer(client.kiosk_id, Ed25519PrivateKey.generate(), key_from_api(client))
+    forged = forger.seal(ev.face(p["key"], MATCH), sess.session_id, sess.server_nonce)
+    with pytest.raises(Rejected) as e:
+        client.submit_evidence(sess.session_id, forged)
+    assert e.value.code == "evidence_invalid"
+    assert _audited(app, "bad_signature") == ["bad_signature"]
 
 
 def test_audit_chain_after_journeys(client, personas, backend):
@@ -268,7 +355,7 @@ def test_audit_chain_after_journeys(client, personas, backend):
     app, _ = backend
     p = personas[0]
     sess = identify(client, p)
-    client.submit_evidence(sess.session_id, ev.face(p["key"], MATCH))
+    ev.submit(client, sess, ev.face(p["key"], MATCH))
     with app.state.sessions() as db:
         assert verify_chain(db) is None
         entries = db.scalars(select(m.AuditEntry)).all()

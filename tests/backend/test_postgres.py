@@ -42,11 +42,12 @@ def pg_url():
 
 
 @pytest.fixture
-def pg_backend(pg_url, clock):
+def pg_backend(pg_url, clock, tmp_path):
     from backend.settings import BackendSettings
     from tests.conftest import _start
 
-    app, server = _start(BackendSettings(db_url=pg_url), clock)
+    settings = BackendSettings(db_url=pg_url, evidence_key_path=str(tmp_path / "ek.pem"))
+    app, server = _start(settings, clock)
     yield app, server
     server.stop()
     app.state.engine.dispose()
@@ -80,7 +81,7 @@ def test_journey_on_postgres(pg_backend, clock, personas):
     )
     p = persona(personas, certification="due")
     sess = identify(cl, p)
-    evidence = ev.face(p["key"], 0.2)
+    evidence = ev.seal(cl, sess, ev.face(p["key"], 0.2))
     first = cl.submit_evidence(sess.session_id, evidence, idempotency_key="ev-pg-0001")
     again = cl.submit_evidence(sess.session_id, evidence, idempotency_key="ev-pg-0001")
     assert first.outcome is c.Outcome.APPROVED and again == first

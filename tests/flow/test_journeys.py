@@ -17,6 +17,7 @@ from kiosk.devices.sim_resident import (
     ResidentScript,
     SimulatedResident,
 )
+from kiosk.evidence import Sealer, key_from_api
 from kiosk.flow import events as ev
 from kiosk.flow.clock import ManualClock
 from kiosk.flow.context import FlowSettings
@@ -49,6 +50,7 @@ class Kiosk:
             self.flow,
             client,
             Devices(self.resident.face, self.resident.finger, self.printer),
+            Sealer(client.kiosk_id, client._key, key_from_api(client)),
             probe_interval_s=0.05,
         )
         self.runner.start()
