@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   python3 python3-venv python3-dev
   libgl1 libegl1 libgles2 libgl1-mesa-dri libegl-mesa0 libmtdev1
-  xvfb fonts-noto-cjk espeak-ng
+  xvfb fonts-noto-cjk espeak-ng libusb-1.0-0
 )
 
 missing=()

@@ -7,7 +7,8 @@ Where keys come from:
 - string constants of the message-key namespaces (MESSAGE_PREFIXES: `doc_hkid_format`,
   `error_network`, `face_too_dark` ...) anywhere in kiosk/, drivers/ and biometrics/;
 - the flow's structure: `<screen>.title`, `<screen>.prompt` for screens that speak,
-  `<screen>.<action>` for each button of kiosk/flow/machine.py's NAV, and the status bar.
+  `<screen>.<action>` for each button of kiosk/flow/machine.py's NAV, and the status bar;
+- the drivers' device errors: `device_error_<kind>` for each DeviceErrorKind.
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ SOURCES = ("kiosk", "drivers", "biometrics")
 
 
 def structural_keys() -> set[str]:
+    from drivers.errors import DeviceErrorKind
     from kiosk.flow.machine import GLOBAL, NAV, SCREENS
 
-    keys = set(GLOBAL)
+    keys = set(GLOBAL) | {f"device_error_{kind.value}" for kind in DeviceErrorKind}
     for screen, spec in SCREENS.items():
         keys.add(f"{screen}.title")
         if spec.speaks:
@@ -61,7 +63,8 @@ def structural_keys() -> set[str]:
 
 
 # Names that look like keys but are identifiers: screen names, field names, docs.
-NOT_KEYS = {"finger_position", "key"}
+NOT_KEYS = {"finger_position", "key", "face_mean", "face_p90", "face_ratio",
+            "printer_from_url"}
 
 
 def source_keys() -> set[str]:
