@@ -42,6 +42,7 @@ MESSAGE_PREFIXES = (
     "payments_",
     "summary_",
     "status_",
+    "device_",
 )
 _KEY = r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*"
 _CALL = re.compile(r"\bN?_\(\s*[\"'](" + _KEY + r")[\"']")
@@ -63,8 +64,15 @@ def structural_keys() -> set[str]:
 
 
 # Names that look like keys but are identifiers: screen names, field names, docs.
-NOT_KEYS = {"finger_position", "key", "face_mean", "face_p90", "face_ratio",
-            "printer_from_url"}
+NOT_KEYS = {
+    "finger_position",
+    "key",
+    "face_mean",
+    "face_p90",
+    "face_ratio",
+    "printer_from_url",
+    "device_revoked",
+}
 
 
 def source_keys() -> set[str]:
