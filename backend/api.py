@@ -69,8 +69,17 @@ SessionId = Annotated[
 Reference = Annotated[
     str,
     Path(
-        pattern=r"^JM[0-9]{6}-[0-9A-HJKMNP-TV-Z]{8}$",
-        description="Receipt reference, e.g. JM261128-7KQ4XW2M",
+        pattern=r"^(JM[0-9]{6}-[0-9A-HJKMNP-TV-Z]{8}|JP-[0-9A-HJKMNP-TV-Z]{10})$",
+        description="Receipt reference, e.g. JM261128-7KQ4XW2M, or the pending reference "
+        "a kiosk gave while offline, e.g. JP-4K9X2M7QAB",
+    ),
+]
+Deferred = Annotated[
+    str | None,
+    Header(
+        alias=c.H_DEFERRED,
+        pattern=r"^[01]$",
+        description="1: sent from the kiosk's outbox after the resident left",
     ),
 ]
 
@@ -360,6 +369,7 @@ def submit_evidence(
     kiosk: Authenticated,
     request: Request,
     db: DB,
+    deferred: Deferred = None,
 ):
     s = _settings(request)
     now = _now(request)
@@ -408,13 +418,19 @@ def submit_evidence(
     outcome, reason, state = ladder.decide(
         purpose, body.modality, matched, borderline, live, after, s
     )
+    if deferred == "1" and state is c.SessionState.OPEN:
+        # The resident has gone home with a pending receipt and cannot try again: what the
+        # machine could not decide, staff decide.
+        outcome, state = ladder.exhausted(purpose)
+        reason = c.ReasonCode.DEFERRED
     sess.state = state.value
     if state is c.SessionState.PASSED:
         sess.passed_at = now
 
     reference = None
     if purpose is c.Purpose.CERTIFICATION and state is not c.SessionState.OPEN:
-        reference = _issue_receipt(db, sess, kiosk, state, now, s)
+        pending = c.pending_reference(payload.evidence_id) if deferred == "1" else None
+        reference = _issue_receipt(db, sess, kiosk, state, now, s, pending)
 
     db.add(
         m.SeenEvidence(
@@ -551,6 +567,7 @@ def _issue_receipt(
     state: c.SessionState,
     now: dt.datetime,
     s: BackendSettings,
+    pending: str | None = None,
 ) -> str:
     kind, status = {
         c.SessionState.PASSED: (c.ReceiptKind.CERTIFICATION, c.ReceiptStatus.APPROVED),
@@ -570,6 +587,7 @@ def _issue_receipt(
             kind=kind.value,
             status=status.value,
             issued_at=now,
+            pending_reference=pending,
         )
     )
     if status is c.ReceiptStatus.APPROVED:
@@ -722,7 +740,9 @@ def payments(
 
 @router.get("/receipts/{reference}", response_model=c.Receipt, tags=["kiosk"])
 def receipt(reference: Reference, kiosk: Authenticated, request: Request, db: DB):
-    row = db.get(m.Receipt, reference)
+    row = db.get(m.Receipt, reference) or db.scalar(
+        select(m.Receipt).where(m.Receipt.pending_reference == reference)
+    )
     if row is None:
         raise ApiProblem(404, ProblemCode.NOT_FOUND, "no such receipt")
     issuer = db.get(m.Kiosk, row.kiosk_id)

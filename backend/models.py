@@ -280,6 +280,9 @@ class Receipt(Base):
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(24))
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # The name the resident was given at the kiosk while the back end was unreachable
+    # (kiosk.api.contract.pending_reference of the evidence id); lookups answer to both.
+    pending_reference: Mapped[str | None] = mapped_column(String(16), unique=True)
 
 
 class AuditEntry(Base):

@@ -113,7 +113,12 @@ class KioskApiClient:
         return self._call("GET", "/evidence-key", None, c.EvidenceKey, idempotent=True)
 
     def submit_evidence(
-        self, session_id: str, evidence: c.SealedEvidence, idempotency_key: str | None = None
+        self,
+        session_id: str,
+        evidence: c.SealedEvidence,
+        idempotency_key: str | None = None,
+        *,
+        deferred: bool = False,
     ) -> c.Decision:
         """Safe to call again with the same key after a lost answer: the back end returns
         the first decision and records nothing new."""
@@ -124,7 +129,7 @@ class KioskApiClient:
             evidence,
             c.Decision,
             idempotent=True,
-            headers={c.H_IDEMPOTENCY_KEY: key},
+            headers={c.H_IDEMPOTENCY_KEY: key, **({c.H_DEFERRED: "1"} if deferred else {})},
         )
 
     def pension_summary(self, session_id: str) -> c.PensionSummary:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
@@ -25,6 +26,7 @@ H_NONCE = "X-Kiosk-Nonce"
 H_SIGNATURE = "X-Kiosk-Signature"
 H_SERVER_TIME = "X-Server-Time"
 H_IDEMPOTENCY_KEY = "Idempotency-Key"
+H_DEFERRED = "X-Kiosk-Deferred"  # "1": sent from the outbox, the resident has left
 
 
 class _Model(BaseModel):
@@ -258,6 +260,7 @@ class Outcome(enum.StrEnum):
 
 
 class ReasonCode(enum.StrEnum):
+    DEFERRED = "deferred"  # delivered from an outbox: the resident could not try again
     MATCH = "match"
     NO_MATCH = "no_match"
     BORDERLINE = "borderline"
@@ -344,6 +347,17 @@ class ReceiptStatus(enum.StrEnum):
     PENDING_REVIEW = "pending_review"
     REJECTED = "rejected"
     APPOINTMENT_REQUESTED = "appointment_requested"
+
+
+def pending_reference(evidence_id: str) -> str:
+    """The reference a resident gets when the kiosk could not reach the back end: derived
+    from the evidence id, so the back end gives the receipt the same name when the outbox
+    delivers it (receipt lookup answers to both)."""
+    digest = hashlib.sha256(evidence_id.encode()).digest()
+    n = int.from_bytes(digest[:8], "big")
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    tail = "".join(alphabet[(n >> (5 * i)) & 31] for i in range(10))
+    return f"JP-{tail}"
 
 
 class Receipt(_Model):
