@@ -56,6 +56,7 @@ class Context:
     payments: c.PaymentPage | None = None
     payments_page: int = 1
     printed: bool | None = None
+    pending_reference: str | None = None  # the receipt's name while the back end is away
     message_key: str | None = None  # the coaching or error line shown on the current screen
     attempt_messages: list[str] = field(default_factory=list)
 
@@ -73,6 +74,7 @@ class Context:
         "evidence",
         "idempotency_key",
         "decision",
+        "pending_reference",
         "summary",
         "payments",
         "printed",

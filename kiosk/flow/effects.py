@@ -45,6 +45,15 @@ class CaptureFinger(Effect):
 
 
 @dataclass(frozen=True)
+class QueueEvidence(Effect):
+    """Keep sealed evidence in the outbox until the back end acknowledges it."""
+
+    session_id: str
+    evidence: Any  # kiosk.api.contract.SealedEvidence
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
 class CancelCapture(Effect):
     pass
 

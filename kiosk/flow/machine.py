@@ -354,8 +354,8 @@ class Flow:
         doc = {
             "kind": "receipt",
             "language": self.ctx.language,
-            "reference": d.reference if d else None,
-            "outcome": d.outcome.value if d else None,
+            "reference": d.reference if d else self.ctx.pending_reference,
+            "outcome": d.outcome.value if d else "pending",
             "kiosk_id": self.settings.kiosk_id,
             "site": self.settings.site,
             "decided_at": d.decided_at.isoformat() if d else None,
@@ -440,6 +440,14 @@ class Flow:
 
     def _on_ApiFailed(self, e: ev.ApiFailed) -> None:
         if not self._accept(e.request_id):
+            return
+        if (
+            e.op == "submit_evidence"
+            and e.kind in BACKEND_DOWN
+            and self.ctx.purpose is c.Purpose.CERTIFICATION
+            and self.ctx.evidence is not None
+        ):
+            self._queue_for_later()
             return
         if e.kind in BACKEND_DOWN or e.code in (
             "unknown_device",
@@ -561,6 +569,19 @@ class Flow:
             self.go("staff_review")
         else:
             self.go("appointment")
+
+    def _queue_for_later(self) -> None:
+        """The back end cannot be reached: the sealed evidence goes to the outbox, the
+        resident leaves with a "received, pending" receipt naming it."""
+        evidence = self.ctx.evidence
+        self._emit(
+            fx.QueueEvidence(self.ctx.session.session_id, evidence, self.ctx.idempotency_key)
+        )
+        self.ctx.pending_reference = c.pending_reference(evidence.evidence_id)
+        self.ctx.evidence = None
+        self.ctx.idempotency_key = None
+        self._stop_camera()
+        self.print_receipt()
 
     def _submit(self, evidence) -> None:
         self.ctx.evidence = evidence

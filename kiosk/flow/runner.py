@@ -66,6 +66,7 @@ class Runner:
         sealer,
         *,
         on_effect: Callable[[fx.Effect], None] | None = None,
+        outbox=None,
         probe_interval_s: float = 5.0,
         sleep: Callable[[float], None] | None = None,
     ):
@@ -73,6 +74,8 @@ class Runner:
         self.api = api
         self.devices = devices
         self.sealer = sealer  # kiosk.evidence.Sealer: captures leave the worker sealed
+        self.outbox = outbox  # kiosk.outbox.Outbox (and its Drainer as outbox_drainer)
+        self.outbox_drainer = None
         self.on_effect = on_effect  # the UI's hook: ShowMessage, ClearPersonalData ...
         self.events: queue.Queue[ev.Event] = queue.Queue()
         self.pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="kiosk-effect")
@@ -132,6 +135,8 @@ class Runner:
             self.pool.submit(self._capture, effect, self._cancel)
         elif isinstance(effect, fx.CancelCapture):
             self._cancel.set()
+        elif isinstance(effect, fx.QueueEvidence):
+            self._queue(effect)
         elif isinstance(effect, fx.PrintReceipt):
             self.pool.submit(self._print, effect)
         elif isinstance(effect, fx.Speak) and self.devices.speaker is not None:
@@ -186,6 +191,16 @@ class Runner:
             self.progress = None
         if not cancel.is_set():
             self.post(done)
+
+    def _queue(self, e: fx.QueueEvidence) -> None:
+        # On the owner thread and before the receipt prints: durable before the resident is
+        # told "received". Without an outbox there is nothing to promise: out of service.
+        if self.outbox is None:
+            self.post(ev.DeviceFailed("outbox", "error_device"))
+            return
+        self.outbox.put(e.session_id, e.evidence, e.idempotency_key)
+        if self.outbox_drainer is not None:
+            self.outbox_drainer.kick()
 
     def _print(self, e: fx.PrintReceipt) -> None:
         try:

@@ -41,7 +41,7 @@ class PaperRoll:
 
 
 class Kiosk:
-    def __init__(self, client, script: ResidentScript):
+    def __init__(self, client, script: ResidentScript, outbox=None):
         self.clock = ManualClock()
         self.flow = Flow(self.clock, FlowSettings(kiosk_id=client.kiosk_id))
         self.resident = SimulatedResident(script)
@@ -51,6 +51,7 @@ class Kiosk:
             client,
             Devices(self.resident.face, self.resident.finger, self.printer),
             Sealer(client.kiosk_id, client._key, key_from_api(client)),
+            outbox=outbox,
             probe_interval_s=0.05,
         )
         self.runner.start()
@@ -233,3 +234,60 @@ def test_backend_down_then_up(backend_settings, clock, personas):
     finally:
         k.close()
         cl.close()
+
+
+class DropsEvidence:
+    """The real client, except that evidence never arrives (the link to Jiangmen is down)."""
+
+    def __init__(self, client):
+        self._client = client
+        self.down = True
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def submit_evidence(self, *args, **kwargs):
+        if self.down:
+            from kiosk.api.errors import NetworkError
+
+            raise NetworkError("link down")
+        return self._client.submit_evidence(*args, **kwargs)
+
+
+def test_backend_down_at_submission_gives_pending_receipt_then_drains_once(
+    client, personas, backend, tmp_path
+):
+    from kiosk.outbox import Outbox
+
+    app, _ = backend
+    p = persona(personas, certification="overdue")
+    link = DropsEvidence(client)
+    box = Outbox(tmp_path / "outbox.sqlite3")
+    k = Kiosk(link, ResidentScript(p["key"]), outbox=box)
+    try:
+        k.identify(p)
+        k.wait("receipt")
+        pending = k.flow.ctx.pending_reference
+        assert pending and pending.startswith("JP-")
+        assert k.printer.documents[-1]["outcome"] == "pending"
+        assert k.printer.documents[-1]["reference"] == pending
+        assert box.depth() == 1
+        link.down = False
+        assert box.drain(link).delivered == 1
+        assert box.drain(link).delivered == 0
+        assert client.receipt(pending).status is c.ReceiptStatus.APPROVED
+        with app.state.sessions() as db:
+            n = db.scalar(
+                select(func.count())
+                .select_from(m.Receipt)
+                .where(m.Receipt.pending_reference == pending)
+            )
+            decided = db.scalar(
+                select(func.count())
+                .select_from(m.AuditEntry)
+                .where(m.AuditEntry.action == "evidence_decided")
+            )
+        assert n == 1 and decided == 1
+    finally:
+        k.close()
+        box.close()

@@ -381,3 +381,28 @@ def test_attract_never_times_out_and_cycles_languages():
         clock.advance(6)
     assert flow.state == "attract"
     assert set(seen) == {"zh_Hant_HK", "zh_Hans_CN", "en", "pt_MO"}
+
+
+def test_backend_down_during_submission_queues_and_prints_pending():
+    from kiosk.api.contract import pending_reference
+
+    class Sealed:
+        evidence_id = "0b8f6d3e-6c1e-4d4a-9a59-2f1f3c8f8a10"
+
+    flow, _, effects = to_state("face_capture")
+    effects = capture_done(flow, effects, evidence=Sealed())
+    effects = fail(flow, effects, kind="network", key="error_network")
+    queued = last(effects, fx.QueueEvidence)
+    assert queued.session_id == "s-1" and queued.idempotency_key.startswith("ev-")
+    assert flow.state == "printing"
+    doc = last(effects, fx.PrintReceipt).document
+    assert doc["outcome"] == "pending"
+    assert doc["reference"] == pending_reference(Sealed.evidence_id)
+    assert flow.ctx.evidence is None
+
+
+def test_enquiry_with_backend_down_is_out_of_service():
+    flow, _, effects = to_state("face_capture", purpose=c.Purpose.ENQUIRY)
+    effects = capture_done(flow, effects)
+    fail(flow, effects, kind="timeout", key="error_timeout")
+    assert flow.state == "out_of_service"
