@@ -24,6 +24,10 @@ lint: bootstrap
 fuzz: bootstrap
 	KIOSK_FUZZ_EXAMPLES=$${KIOSK_FUZZ_EXAMPLES:-500} $(PY) -m pytest -q --timeout 3600 tests/api/test_fuzz_openapi.py
 
+bench: bootstrap
+	SDL_VIDEODRIVER=offscreen $(PY) bench/face.py --out bench/results/face.json
+	$(PY) bench/report.py
+
 openapi: bootstrap
 	$(PY) -m backend.cli openapi --out docs/api/openapi.json
 
