@@ -70,6 +70,7 @@ NOT_KEYS = {
     "face_mean",
     "face_p90",
     "face_ratio",
+    "face_frames",
     "printer_from_url",
     "device_revoked",
 }
