@@ -87,6 +87,19 @@ def _run_ui(container, args, demo: bool = False) -> int:
         container.close()
 
 
+def cmd_tour(args) -> int:
+    from kiosk.i18n import LANGUAGES
+    from kiosk.ui import render_tour  # kivy only from here, after its environment is set
+
+    settings = load_settings(args.config)
+    for what, path in (("data", settings.data_dir), ("output", Path(args.out))):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"cannot create the {what} directory {path}: {exc}") from exc
+    return render_tour(settings, Path(args.out), [args.lang] if args.lang else list(LANGUAGES))
+
+
 def cmd_key_show(args) -> int:
     from kiosk.api.signing import key_fingerprint, public_key_b64
 
@@ -148,6 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.set_defaults(func=cmd_run)
 
+    from kiosk.i18n import LANGUAGES
+
+    sp = sub.add_parser(
+        "tour", parents=[config], help="render every screen in every language to PNG, offscreen"
+    )
+    sp.add_argument("--out", metavar="DIR", required=True, help="writes DIR/<lang>/<screen>.png")
+    sp.add_argument("--lang", choices=LANGUAGES, help="only this language (default: all four)")
+    sp.set_defaults(func=cmd_tour)
+
     sp = sub.add_parser("key", help="the device key")
     ks = sp.add_subparsers(dest="key_cmd", required=True, metavar="ACTION")
     show = ks.add_parser(
@@ -159,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("settings", help="print the settings reference (markdown)")
     sp.set_defaults(func=cmd_settings)
+
+    from kiosk.bio.cli import register as register_bio
+
+    register_bio(sub)
     return p
 
 

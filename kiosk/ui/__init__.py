@@ -49,3 +49,42 @@ def launch(
 
     app = KioskApp(container, demo=demo, screenshot=screenshot, exit_after=exit_after)
     return app.execute()
+
+
+PANEL = (1920, 1080)  # the kiosk's screen
+
+
+def render_tour(settings, out: Path, languages, *, care_modes=(False,)) -> int:
+    """`kiosk tour`: every screen in each of `languages` to <out>/<language>/<state>.png,
+    offscreen, in one window; returns the exit code."""
+    prepare_environment(settings.data_dir)
+    os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+    configure_kivy(
+        settings.model_copy(
+            update={"fullscreen": False, "window_width": PANEL[0], "window_height": PANEL[1]}
+        )
+    )
+    from kiosk.ui import tour as tour_module  # creates the window: after configure_kivy
+
+    done = tour_module.run(
+        Path(out),
+        list(languages),
+        kiosk_id=settings.kiosk_id,
+        site=settings.site,
+        care_modes=care_modes,
+    )
+    for name in done.unsettled:
+        print(f"kiosk tour: {name} was still changing when it was saved", flush=True)
+    print(f"kiosk tour: {len(done.written)} screens written to {out}", flush=True)
+    return 0
+
+
+def launch_flow(settings, runner, *, frame_source=None) -> int:
+    """Runs the resident's UI (kiosk/ui/flow_app.py) around a ready runner (not yet
+    started) until the window closes; the caller closes the runner afterwards."""
+    prepare_environment(settings.data_dir)
+    configure_kivy(settings)
+    from kiosk.ui.flow_app import FlowApp  # creates the window: after configure_kivy
+
+    FlowApp(runner, frame_source=frame_source).run()
+    return 0

@@ -45,3 +45,103 @@ def contrast_ratio(a: RGBA, b: RGBA) -> float:
 
     hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
+
+
+# ---------------------------------------------------------------------------- resident screens
+#
+# Every size below is in pixels on the 1920x1080 panel; the UI multiplies it by `scale()` so
+# a smaller window keeps the proportions, and text sizes also by CARE_MODE_TEXT in care mode.
+
+PANEL_WIDTH_PX = 1920
+CARE_MODE_TEXT = 1.25  # care mode: every text 1.25x larger
+MIN_TEXT_PX_ON_PANEL = 36  # nothing a resident must read is smaller
+
+# Type roles: each label names one; none is below 36 px on the panel.
+ROLE_PX = {
+    "small": 36,  # status bar, table headers, hints
+    "body": BODY_PX_ON_PANEL,  # prompts, messages, table cells
+    "button": 44,  # button labels
+    "key": 52,  # keypad and date-stepper keys
+    "title": TITLE_PX_ON_PANEL,  # one per screen
+    "big": 88,  # what the resident must check: masked name, reference, entered number
+    "huge": 200,  # the idle countdown
+}
+BOLD_ROLES = frozenset({"button", "key", "title", "big", "huge"})
+LINE_HEIGHT = 1.0  # Noto Sans CJK already spaces lines 1.45 em apart
+
+# Heights of interactive targets.
+BUTTON_PX = {
+    "primary": 168,  # >= 160: the one main action of a screen
+    "choice": 180,  # equal choices (language, service, document)
+    "secondary": 136,
+    "key": 120,  # keypad keys and steppers (grow with the room they get)
+    "status": 96,  # the status bar's buttons
+}
+STATUS_BAR_PX = 112
+PADDING_PX = 56
+SPACING_PX = 24
+RADIUS_PX = 18
+BORDER_PX = 3
+
+# Colours (all pairs of text and ground are checked >= 7:1 in tests/ui/test_theme.py).
+WHITE = _hex("#FFFFFF")
+PRIMARY = _hex("#0B3D91")  # deep blue
+PRIMARY_DOWN = _hex("#072A66")
+SECONDARY_DOWN = _hex("#E4E1D8")
+CHOICE = _hex("#DCE8F8")  # pale blue tile
+CHOICE_DOWN = _hex("#B9CFEF")
+STATUS = _hex("#1E2B3C")  # dark slate status bar
+MESSAGE = _hex("#FFF0B3")  # pale yellow: the message line
+ROW_SHADE = _hex("#ECE8DD")  # every other row of a table
+CAMERA = _hex("#202020")  # around the camera picture
+GUIDE = _hex("#FFD400")  # face-guide oval (not text)
+SELECTED = OK  # a chosen option (care mode on, the current language)
+FINGER_OFF = _hex("#D9D6CE")  # a finger without an enrolled reference (not text)
+OUTLINE = _hex("#5A5A5A")  # outlines of drawings (not text)
+
+# Buttons by kind: (text colour, ground, ground while pressed, border).
+BUTTON_COLOURS = {
+    "primary": (WHITE, PRIMARY, PRIMARY_DOWN, PRIMARY),
+    "secondary": (TEXT, WHITE, SECONDARY_DOWN, TEXT),
+    "choice": (TEXT, CHOICE, CHOICE_DOWN, PRIMARY),
+    "key": (TEXT, WHITE, SECONDARY_DOWN, TEXT_SECONDARY),
+    "status": (WHITE, STATUS, PRIMARY_DOWN, WHITE),
+    "selected": (WHITE, SELECTED, SELECTED, SELECTED),
+}
+
+# Every text colour on every ground the screens use.
+TEXT_ON_GROUND = {
+    "text on background": (TEXT, BACKGROUND),
+    "secondary text on background": (TEXT_SECONDARY, BACKGROUND),
+    "ok on background": (OK, BACKGROUND),
+    "fail on background": (FAIL, BACKGROUND),
+    "message": (TEXT, MESSAGE),
+    "entry": (TEXT, WHITE),
+    "shaded row": (TEXT, ROW_SHADE),
+    "secondary text on shaded row": (TEXT_SECONDARY, ROW_SHADE),
+    "fail message": (FAIL, MESSAGE),
+    "status bar": (WHITE, STATUS),
+    "camera coaching": (WHITE, CAMERA),
+    **{f"{kind} button": (fg, bg) for kind, (fg, bg, _down, _b) in BUTTON_COLOURS.items()},
+    **{
+        f"{kind} button pressed": (fg, down) for kind, (fg, _bg, down, _b) in BUTTON_COLOURS.items()
+    },
+}
+
+
+def scale(window_height: float) -> float:
+    """Panel pixels to window pixels: the layout keeps its proportions at any height."""
+    return window_height / PANEL_HEIGHT_PX
+
+
+def text_px(role: str, window_height: float, care_mode: bool = False) -> float:
+    factor = CARE_MODE_TEXT if care_mode else 1.0
+    return ROLE_PX[role] * scale(window_height) * factor
+
+
+def button_px(kind: str, window_height: float) -> float:
+    return BUTTON_PX[kind] * scale(window_height)
+
+
+# Text colours by name (a label's `tone`).
+TONES = {"text": TEXT, "secondary": TEXT_SECONDARY, "ok": OK, "fail": FAIL, "white": WHITE}

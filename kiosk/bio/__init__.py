@@ -1,0 +1,1 @@
+"""`kiosk bio`: the biometric pipeline from the command line (compare, evaluate)."""

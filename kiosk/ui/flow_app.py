@@ -1,0 +1,193 @@
+"""The resident's kiosk: a Kivy App that draws the flow (kiosk/flow) one screen per state.
+
+The app owns a `Runner` and is its owner thread: it pumps the runner's event queue on the
+Kivy clock, sends a `Tick` every half second, and turns touches into events (`Tapped`,
+`Touched`, `DocumentEntered`, `BirthDateEntered`). Worker threads only ever post events to the
+runner; every widget is touched on the Kivy thread alone. The UI decides nothing: it shows the
+screen named by `flow.state` and what `flow.ctx` holds, and forgets everything personal when
+the flow says `ClearPersonalData`.
+
+Construct it with everything injected (the runner, its devices, a camera frame source), so
+the same app serves the kiosk, the tour, the scenarios and the tests. Configure Kivy first
+(kiosk.ui.configure_kivy): this module opens the window when imported.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk import i18n
+from kiosk.flow import effects as fx
+from kiosk.flow import events as ev
+from kiosk.flow.machine import SCREENS
+from kiosk.flow.runner import Runner
+from kiosk.ui import theme
+from kiosk.ui.widgets import fonts
+
+log = logging.getLogger(__name__)
+
+FrameSource = Callable[[], np.ndarray | None]
+
+
+class ScreenStack(ScreenManager):
+    """Every touch anywhere restarts the flow's idle timer (after the widgets had it)."""
+
+    def on_touch_down(self, touch):
+        handled = super().on_touch_down(touch)
+        if not getattr(touch, "is_mouse_scrolling", False):
+            App.get_running_app().touched()
+        return handled
+
+
+class FlowApp(App):
+    language = StringProperty(i18n.DEFAULT_LANGUAGE)
+    care_mode = BooleanProperty(False)
+    px = NumericProperty(1.0)  # panel pixels -> window pixels (window height / 1080)
+    tx = NumericProperty(1.0)  # text scale: px, and x1.25 in care mode
+    state = StringProperty("")  # the state whose screen is shown
+
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        frame_source: FrameSource | None = None,
+        start_runner: bool = True,
+        pump_interval: float = 1 / 30,
+        tick_interval: float | None = 0.5,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.title = "Jiangmen pension self-service"
+        self.runner = runner
+        self.flow = runner.flow
+        self.frame_source = frame_source
+        self.languages = tuple(self.flow.settings.languages)
+        self.language = self.flow.ctx.language
+        self.screens: dict = {}
+        self._start_runner = start_runner
+        self._pump_interval = pump_interval
+        self._tick_interval = tick_interval
+        self._clocks = []
+
+    # ------------------------------------------------------------------ Kivy
+
+    def build(self):
+        from kiosk.ui import screens  # registers the kv rules: after the window exists
+
+        fonts.register()
+        Window.clearcolor = theme.BACKGROUND
+        Window.bind(size=self._rescale, on_request_close=self._on_request_close)
+        self._rescale()
+        self.manager = ScreenStack(transition=NoTransition())
+        for state in SCREENS:
+            screen = screens.create(state)
+            self.screens[state] = screen
+            self.manager.add_widget(screen)
+        previous = self.runner.on_effect
+
+        def on_effect(effect: fx.Effect) -> None:
+            if previous is not None:
+                previous(effect)
+            self._on_effect(effect)
+
+        self.runner.on_effect = on_effect
+        return self.manager
+
+    def on_start(self):
+        if self._start_runner:
+            self.runner.start()
+        self.sync()
+        self._clocks.append(Clock.schedule_interval(self._pump, self._pump_interval))
+        if self._tick_interval:
+            self._clocks.append(Clock.schedule_interval(self._tick, self._tick_interval))
+
+    def on_stop(self):
+        for event in self._clocks:
+            event.cancel()
+        self._clocks.clear()
+
+    def _on_request_close(self, _window, *args, source=None, **kwargs):
+        # Esc (and the keyboard's close shortcuts) must never end the kiosk.
+        return source == "keyboard"
+
+    def on_care_mode(self, *_):
+        self._rescale()
+
+    def _rescale(self, *_):
+        self.px = theme.scale(Window.height)
+        self.tx = self.px * (theme.CARE_MODE_TEXT if self.care_mode else 1.0)
+
+    # ------------------------------------------------------------------ used by kv rules
+
+    def tr(self, key: str, language: str, params=None) -> str:
+        return i18n.text(key, language, **(params or {}))
+
+    def family(self, language: str) -> str:
+        return fonts.family(language)
+
+    # ------------------------------------------------------------------ touches to events
+
+    def tap(self, action: str, value=None) -> None:
+        self.post(ev.Tapped(action, value))
+
+    def touched(self) -> None:
+        self.post(ev.Touched())
+
+    def enter_document(self, number: str) -> None:
+        self.post(ev.DocumentEntered(number))
+
+    def enter_birth_date(self, date) -> None:
+        self.post(ev.BirthDateEntered(date))
+
+    def post(self, event: ev.Event) -> None:
+        """Kivy thread: the flow handles the event now; the screen follows."""
+        self.runner.dispatch(event)
+        self.sync()
+
+    # ------------------------------------------------------------------ flow to screens
+
+    def _pump(self, _dt) -> None:
+        if self.runner.pump():
+            self.sync()
+        screen = self.screens[self.state]
+        screen.update(self.flow, self.runner)
+        if self.frame_source is not None and self.state == "face_capture":
+            frame = self.frame_source()
+            if frame is not None:
+                screen.show_frame(frame)
+
+    def _tick(self, _dt) -> None:
+        self.post(ev.Tick())
+
+    def sync(self) -> None:
+        """Shows the flow's state: its screen, its language, care mode, its data."""
+        flow = self.flow
+        self.language = flow.ctx.language
+        self.care_mode = flow.ctx.care_mode
+        if flow.state != self.state:
+            old = self.screens.get(self.state)
+            if old is not None:
+                old.on_state_leave(flow, self.runner)
+            self.state = flow.state
+            self.screens[self.state].on_state_enter(flow, self.runner)
+            self.manager.current = self.state
+        screen = self.screens[self.state]
+        screen.refresh(flow, self.runner)
+        screen.update(flow, self.runner)
+
+    def _on_effect(self, effect: fx.Effect) -> None:
+        if isinstance(effect, fx.ClearPersonalData):
+            for screen in self.screens.values():
+                screen.clear()
+
+    @property
+    def current_screen(self):
+        return self.screens.get(self.state)
