@@ -382,7 +382,12 @@ class Flow:
     # ------------------------------------------------------------------ events
 
     def _on_Tapped(self, e: ev.Tapped) -> None:
-        if e.action in GLOBAL and SCREENS[self.state].idle and self.state != "idle_warning":
+        if (
+            e.action in GLOBAL
+            and SCREENS[self.state].idle
+            and self.state != "idle_warning"
+            and not self.busy  # help during a capture would be overtaken by its result
+        ):
             self._global(e)
             return
         target = NAV[self.state].get(e.action)
@@ -396,6 +401,8 @@ class Flow:
     def _on_Touched(self, _e: ev.Touched) -> None:
         if self.state == "attract":
             self.go("language")
+        elif self.state == "idle_warning":
+            self.resume_from_idle()  # "touch the screen to continue" means any touch
 
     def _on_DocumentEntered(self, e: ev.DocumentEntered) -> None:
         if self.state != "doc_number":

@@ -406,3 +406,18 @@ def test_enquiry_with_backend_down_is_out_of_service():
     effects = capture_done(flow, effects)
     fail(flow, effects, kind="timeout", key="error_timeout")
     assert flow.state == "out_of_service"
+
+
+def test_any_touch_on_the_idle_warning_resumes():
+    flow, clock, _ = to_state("doc_type")
+    clock.advance(46)
+    flow.handle(ev.Tick())
+    assert flow.state == "idle_warning"
+    flow.handle(ev.Touched())
+    assert flow.state == "doc_type"
+
+
+def test_help_is_not_offered_during_a_capture():
+    flow, _, _ = to_state("face_capture")
+    flow.handle(ev.Tapped("status.help"))
+    assert flow.state == "face_capture"
