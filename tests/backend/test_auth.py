@@ -178,3 +178,17 @@ def test_oversized_body_refused(backend, kiosk_identity, clock):
     r = post(server, signed(kiosk_identity, "POST", PATH, big, int(clock.time())), big)
     assert r.status_code == 413
     assert problem(r)["code"] == "payload_too_large"
+
+
+def test_replay_is_401_even_when_the_nonce_purge_runs(backend, kiosk_identity, clock, monkeypatch):
+    """Regression: the purge used to run after the insert, so its autoflush raised the
+    duplicate-nonce error outside the handler and a replay got 500."""
+    from backend import auth
+
+    monkeypatch.setattr(auth, "NONCE_PURGE_CHANCE", 1.0)
+    _app, server = backend
+    headers = signed(kiosk_identity, "POST", PATH, HEARTBEAT, int(clock.time()))
+    assert post(server, headers).status_code == 200
+    again = post(server, headers)
+    assert again.status_code == 401
+    assert problem(again)["code"] == "replayed_nonce"
