@@ -98,3 +98,29 @@ def _print(result: dict, as_json: bool) -> None:
                 print(f"  {k}: {v}")
         else:
             print(f"{key}: {value}")
+
+
+# Liveness actions (kiosk/bio/liveness.py), added to `bio` after the ones above.
+def _register_with_liveness(subparsers, _previous=register) -> None:
+    from kiosk.bio.liveness import register as register_liveness
+
+    _previous(subparsers)
+    bio = subparsers.choices["bio"]
+    actions = next(a for a in bio._actions if isinstance(a, argparse._SubParsersAction))
+    register_liveness(actions)
+
+
+register = _register_with_liveness
+
+
+# Fingerprint actions (kiosk/bio/finger.py), added to `bio` after the ones above.
+def _register_with_finger(subparsers, _previous=register) -> None:
+    from kiosk.bio.finger import register as register_finger
+
+    _previous(subparsers)
+    bio = subparsers.choices["bio"]
+    actions = next(a for a in bio._actions if isinstance(a, argparse._SubParsersAction))
+    register_finger(actions)
+
+
+register = _register_with_finger
