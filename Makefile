@@ -26,6 +26,8 @@ fuzz: bootstrap
 
 bench: bootstrap
 	SDL_VIDEODRIVER=offscreen $(PY) bench/face.py --out bench/results/face.json
+	$(PY) bench/finger.py --out bench/results/finger.json
+	$(PY) bench/liveness.py --out bench/results/liveness.json
 	$(PY) bench/report.py
 
 openapi: bootstrap
