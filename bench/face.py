@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -33,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import describe
 from biometrics.face import FaceAnalyzer, StillTemplates, TemplateExtractor, models
 from biometrics.face.detect import FaceDetector, to_gray
 from biometrics.face.quality import measure
@@ -166,24 +165,11 @@ def naive_loop(frames) -> dict:
 def machine() -> dict:
     import dlib
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "dlib": dlib.__version__,
-        "dlib_avx": bool(getattr(dlib, "USE_AVX_INSTRUCTIONS", False)),
-        "dlib_blas": bool(getattr(dlib, "DLIB_USE_BLAS", False)),
-        "opencv": cv2.__version__,
-        "numpy": np.__version__,
-    }
+    return describe(
+        dlib=dlib.__version__,
+        dlib_avx=bool(getattr(dlib, "USE_AVX_INSTRUCTIONS", False)),
+        dlib_blas=bool(getattr(dlib, "DLIB_USE_BLAS", False)),
+    )
 
 
 def main(argv=None) -> int:

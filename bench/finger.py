@@ -29,19 +29,18 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
 from itertools import product
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import describe  # noqa: E402
 from biometrics.fingerprint import baseline as nbis  # noqa: E402
 from biometrics.fingerprint.evaluation import (  # noqa: E402
     Method,
@@ -61,26 +60,7 @@ def default_data() -> Path:
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = None
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "load_at_start": load,
-        "python": platform.python_version(),
-        "opencv": cv2.__version__,
-        "numpy": np.__version__,
-    }
+    return describe()
 
 
 def _progress(line: str) -> None:

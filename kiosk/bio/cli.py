@@ -8,17 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 
+from kiosk.bio.args import finite_float
 
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive distance: {text!r}")
-    return value
+_threshold = finite_float(lambda v: v > 0, "a positive distance")
 
 
 def register(subparsers) -> None:

@@ -11,30 +11,15 @@ through the `kiosk` command's error handling.
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import sys
 
+from kiosk.bio.args import finite_float
 
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(value) and 0 < value < 1):
-        raise argparse.ArgumentTypeError(f"must be a score between 0 and 1: {text!r}")
-    return value
+_threshold = finite_float(lambda v: 0 < v < 1, "a score between 0 and 1")
 
 
-def _dpi(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(value) and 100 <= value <= 2000):
-        raise argparse.ArgumentTypeError(f"must be a resolution of 100..2000 dpi: {text!r}")
-    return value
+_dpi = finite_float(lambda v: 100 <= v <= 2000, "a resolution of 100..2000 dpi")
 
 
 def register(actions) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
+
+from kiosk.bio.args import finite_float
 
 
 def _challenges(text: str) -> tuple[str, ...]:
@@ -30,14 +31,7 @@ def _challenges(text: str) -> tuple[str, ...]:
     return kinds
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be zero or more seconds: {text!r}")
-    return value
+_seconds = finite_float(lambda v: v >= 0, "zero or more seconds")
 
 
 def _positive(text: str) -> int:
