@@ -74,7 +74,9 @@ def cmd_run(args) -> int:
             f"log {backend.log_path})",
             flush=True,
         )
-        demo_settings = settings.model_copy(update={"backend_url": backend.url})
+        demo_settings = settings.model_copy(
+            update={"backend_url": backend.url, "devices": "simulated"}
+        )
         return _run_ui(ct.build(demo_settings), args, demo=True)
 
 
@@ -98,6 +100,35 @@ def cmd_tour(args) -> int:
         except OSError as exc:
             raise CommandError(f"cannot create the {what} directory {path}: {exc}") from exc
     return render_tour(settings, Path(args.out), [args.lang] if args.lang else list(LANGUAGES))
+
+
+def cmd_scenario(args) -> int:
+    import json
+
+    from kiosk.ui import scenario
+
+    settings = load_settings(args.config)
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    if data_dir is not None:
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"cannot create the data directory {data_dir}: {exc}") from exc
+    progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
+    report = scenario.run(args.name, settings, data_dir=data_dir, log=progress)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1), flush=True)
+    else:
+        for step in report.get("steps", []):
+            print(f"{step['seconds']:8.2f} s  {step['screen']}")
+        print(
+            f"{report['scenario']}: ended on {report['final_screen']} "
+            f"(expected {report['expected_screen']})"
+            + (f", reference {report['reference']}" if report.get("reference") else "")
+        )
+    if report.get("error"):
+        print(f"kiosk scenario: {report['error'].strip().splitlines()[-1]}", file=sys.stderr)
+    return 0 if report["ok"] else 1
 
 
 def cmd_key_show(args) -> int:
@@ -169,6 +200,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", metavar="DIR", required=True, help="writes DIR/<lang>/<screen>.png")
     sp.add_argument("--lang", choices=LANGUAGES, help="only this language (default: all four)")
     sp.set_defaults(func=cmd_tour)
+
+    from kiosk.scenarios import SCENARIOS
+
+    sp = sub.add_parser(
+        "scenario",
+        parents=[config],
+        help="a simulated resident taps through the real UI, offscreen, against a local "
+        "reference back end",
+        description="Scenarios: "
+        + "; ".join(f"{s.name}: {s.summary} (ends on {s.expect})" for s in SCENARIOS.values()),
+    )
+    sp.add_argument("name", choices=sorted(SCENARIOS), metavar="NAME", help=", ".join(SCENARIOS))
+    sp.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON summary: final_screen, reference, seconds per step",
+    )
+    sp.add_argument(
+        "--data-dir", metavar="DIR", help="keep the kiosk and back-end files here (default: temp)"
+    )
+    sp.set_defaults(func=cmd_scenario)
 
     sp = sub.add_parser("key", help="the device key")
     ks = sp.add_subparsers(dest="key_cmd", required=True, metavar="ACTION")

@@ -113,6 +113,35 @@ class KioskSettings(BaseSettings):
     window_height: int = Field(
         default=720, ge=240, le=4320, description="Window height in pixels when not fullscreen"
     )
+    devices: Literal["hardware", "simulated"] = Field(
+        default="hardware",
+        description="Drive the hardware named below, or the simulated devices (`run --demo` "
+        "and `kiosk scenario` choose simulated)",
+    )
+    camera: str = Field(
+        default="0",
+        min_length=1,
+        description="The camera for OpenCV: a device index, a /dev/video* path or a stream URL",
+    )
+    camera_width: int = Field(default=1280, ge=160, le=7680, description="Camera frame width")
+    camera_height: int = Field(default=720, ge=120, le=4320, description="Camera frame height")
+    camera_fps: float = Field(default=30.0, gt=0, le=120, description="Camera frame rate asked for")
+    fingerprint_port: str = Field(
+        default="/dev/ttyUSB0",
+        min_length=1,
+        description="Serial port (or pyserial URL) of the R30x-family fingerprint module",
+    )
+    printer: str = Field(
+        default="usb://0416:5011",
+        min_length=1,
+        description="The receipt printer: `usb://VID:PID`, `tcp://HOST[:PORT]` or "
+        "`serial:///dev/ttyUSB1?baudrate=19200`",
+    )
+    volume: float = Field(default=0.8, ge=0, le=1, description="Voice guidance volume, 0 to 1")
+    muted: bool = Field(
+        default=False,
+        description="Start each session with voice guidance off (the resident can turn it on)",
+    )
 
     @field_validator("backend_url")
     @classmethod

@@ -7,14 +7,38 @@ settings to decide what it is talking to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from drivers.camera.base import Camera
+from drivers.printer.base import Printer
+from kiosk import __version__
+from kiosk.api import contract as c
 from kiosk.api import keys
 from kiosk.api.client import KioskApiClient
 from kiosk.api.transport import RequestsTransport
 from kiosk.config import KioskSettings
+from kiosk.devices.demo_resident import DemoResident
+from kiosk.devices.preview import PreviewFeed
+from kiosk.devices.printer_port import PrinterPort
+from kiosk.devices.sim_resident import ResidentScript
+from kiosk.evidence import Sealer, key_from_api
+from kiosk.flow import effects as fx
+from kiosk.flow.clock import Clock, MonotonicClock
+from kiosk.flow.context import FlowSettings
+from kiosk.flow.machine import Flow
+from kiosk.flow.ports import DeviceFailure
+from kiosk.flow.runner import Devices, Runner
+from kiosk.outbox import Drainer, Outbox
+
+log = logging.getLogger(__name__)
 
 
 def device_key(settings: KioskSettings) -> Ed25519PrivateKey:
@@ -38,17 +62,183 @@ def build_api_client(settings: KioskSettings) -> KioskApiClient:
     )
 
 
+def flow_settings(settings: KioskSettings) -> FlowSettings:
+    return FlowSettings(
+        kiosk_id=settings.kiosk_id,
+        site=settings.site,
+        default_language=settings.language,
+        idle_warning_s=float(settings.idle_warning_s),
+        idle_reset_s=float(settings.idle_reset_s),
+        default_volume="off" if settings.muted else "normal",
+    )
+
+
+class _NoBiometricPipeline:
+    """The capture port on hardware until the real face and fingerprint pipelines are wired
+    to it (issues 4 and 5): a capture fails as a device failure, so the resident is sent to
+    the out-of-service screen instead of being shown a simulated result."""
+
+    def __init__(self, device: str):
+        self.device = device
+
+    def capture(self, *args) -> c.EvidenceRequest:
+        raise DeviceFailure(self.device, "error_device")
+
+
 @dataclass
 class Container:
     settings: KioskSettings
     api: KioskApiClient
-    # Device drivers (camera, fingerprint, printer, reader) join here when drivers/ has them:
-    # one field per device class, chosen in build() between the real driver and its
-    # simulator (`run --demo`), so nothing else ever makes that choice.
+    camera: Camera | None = None
+    printer: Printer | None = None
+    preview: PreviewFeed | None = None
+    resident: DemoResident | None = None  # simulated devices only: who stands there
+    outbox: Outbox | None = None
+    drainer: Drainer | None = None
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def frame_source(self) -> Callable[[], np.ndarray | None] | None:
+        """The newest camera frame for the preview (BGR), or None; never blocks."""
+        return self.preview.latest if self.preview is not None else None
+
+    def device_reports(self) -> dict[str, c.DeviceReport]:
+        reports = {}
+        for name, device in (("camera", self.camera), ("printer", self.printer)):
+            if device is None:
+                reports[name] = c.DeviceReport(state=c.DeviceState.MISSING)
+                continue
+            try:
+                health = device.health()
+            except Exception as exc:  # noqa: BLE001 - a report must be built whatever a driver does
+                reports[name] = c.DeviceReport(state=c.DeviceState.ERROR, detail=type(exc).__name__)
+                continue
+            state = c.DeviceState.OK if health.ok else c.DeviceState.DEGRADED
+            reports[name] = c.DeviceReport(state=state, detail=health.message_key[:200])
+        return reports
+
+    def heartbeat_report(self) -> c.HeartbeatRequest:
+        data_dir = Path(self.settings.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        oldest = self.outbox.oldest() if self.outbox is not None else None
+        return c.HeartbeatRequest(
+            app_version=__version__,
+            devices=self.device_reports(),
+            outbox_depth=self.outbox.depth() if self.outbox is not None else 0,
+            outbox_oldest_at=dt.datetime.fromtimestamp(oldest, dt.UTC) if oldest else None,
+            free_disk_mb=shutil.disk_usage(data_dir).free // 2**20,
+        )
+
+    def build_runner(
+        self,
+        clock: Clock | None = None,
+        *,
+        script: ResidentScript | None = None,
+        flow_settings_: FlowSettings | None = None,
+        probe_interval_s: float = 5.0,
+    ) -> Runner:
+        """The flow and its runner on these devices (not started)."""
+        flow = Flow(clock or MonotonicClock(), flow_settings_ or flow_settings(self.settings))
+        printer = PrinterPort(self.printer) if self.printer is not None else _NoPrinter()
+        if self.settings.devices == "simulated":
+            self.resident = DemoResident(
+                lambda: (flow.ctx.doc_type, flow.ctx.doc_number), script=script
+            )
+            face, finger = self.resident.face, self.resident.finger
+        else:
+            face, finger = _NoBiometricPipeline("camera"), _NoBiometricPipeline("fingerprint")
+        sealer = Sealer(self.settings.kiosk_id, device_key(self.settings), key_from_api(self.api))
+        runner = Runner(
+            flow,
+            self.api,
+            Devices(face, finger, printer),
+            sealer,
+            outbox=self.outbox,
+            probe_interval_s=probe_interval_s,
+        )
+        runner.outbox_drainer = self.drainer
+        if self.preview is not None:
+            preview = self.preview
+
+            def camera_switch(effect: fx.Effect) -> None:
+                if isinstance(effect, fx.StartCamera):
+                    preview.start()
+                elif isinstance(effect, fx.StopCamera):
+                    preview.stop()
+
+            runner.on_effect = camera_switch
+        self._closers.append(runner.close)
+        return runner
 
     def close(self) -> None:
+        for close in reversed(self._closers):
+            try:
+                close()
+            except Exception:
+                log.exception("closing failed")
+        self._closers.clear()
         self.api.close()
 
 
-def build(settings: KioskSettings) -> Container:
-    return Container(settings=settings, api=build_api_client(settings))
+class _NoPrinter:
+    def print_document(self, document) -> None:
+        raise DeviceFailure("printer", "printer_offline")
+
+
+def _simulated_devices(settings: KioskSettings) -> tuple[Camera, Printer]:
+    from drivers.camera.simulator import SimulatedCamera
+    from drivers.printer.simulator import SimulatedPrinter
+
+    camera = SimulatedCamera(
+        resolution=(settings.camera_width, settings.camera_height), fps=settings.camera_fps
+    )
+    return camera, SimulatedPrinter(fonts=receipt_fonts())
+
+
+def _hardware_devices(settings: KioskSettings) -> tuple[Camera | None, Printer | None]:
+    from drivers.camera.opencv import OpenCvCamera
+    from drivers.printer.escpos_printer import printer_from_url
+
+    source: int | str = int(settings.camera) if settings.camera.isdigit() else settings.camera
+    camera = OpenCvCamera(
+        source,
+        resolution=(settings.camera_width, settings.camera_height),
+        fps=settings.camera_fps,
+    )
+    try:
+        printer = printer_from_url(settings.printer, fonts=receipt_fonts())
+    except ValueError as exc:
+        log.error("printer setting unusable: %s", exc)
+        printer = None
+    return camera, printer
+
+
+def receipt_fonts():
+    """The receipt font: the same Noto Sans CJK (HK forms) the screen uses, when present."""
+    from drivers.printer.render import ReceiptFonts
+
+    fonts = Path(__file__).resolve().parent.parent / "assets" / "fonts"
+    regular, bold = fonts / "NotoSansCJKhk-Regular.otf", fonts / "NotoSansCJKhk-Bold.otf"
+    if not regular.exists():
+        return None  # the renderer's own default; Chinese then prints as boxes
+    return ReceiptFonts.from_paths(str(regular), str(bold) if bold.exists() else None)
+
+
+def build(settings: KioskSettings, *, with_devices: bool = True) -> Container:
+    container = Container(settings=settings, api=build_api_client(settings))
+    if not with_devices:
+        return container
+    if settings.devices == "simulated":
+        container.camera, container.printer = _simulated_devices(settings)
+    else:
+        container.camera, container.printer = _hardware_devices(settings)
+    for device in (container.camera, container.printer):
+        if device is not None:
+            container._closers.append(device.close)
+    if container.camera is not None:
+        container.preview = PreviewFeed(container.camera)
+        container._closers.append(container.preview.close)
+    container.outbox = Outbox(Path(settings.data_dir) / "outbox.sqlite3")
+    container.drainer = Drainer(container.outbox, container.api).start()
+    container._closers.append(container.outbox.close)
+    container._closers.append(container.drainer.stop)
+    return container

@@ -52,9 +52,11 @@ SOURCES = ("kiosk", "drivers", "biometrics")
 
 def structural_keys() -> set[str]:
     from drivers.errors import DeviceErrorKind
+    from kiosk.flow.context import VOLUME_KEYS
     from kiosk.flow.machine import GLOBAL, NAV, SCREENS
 
     keys = set(GLOBAL) | {f"device_error_{kind.value}" for kind in DeviceErrorKind}
+    keys |= set(VOLUME_KEYS.values())
     for screen, spec in SCREENS.items():
         keys.add(f"{screen}.title")
         if spec.speaks:

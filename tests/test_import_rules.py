@@ -11,7 +11,13 @@ import pytest
 from tests.conftest import REPO
 
 # The contract: shared by the kiosk and the back end; imports nothing else of the kiosk.
-CONTRACT = {"kiosk.api.contract", "kiosk.api.signing", "kiosk.api.documents", "kiosk.api.sealing"}
+CONTRACT = {
+    "kiosk.api.contract",
+    "kiosk.api.signing",
+    "kiosk.api.documents",
+    "kiosk.api.sealing",
+    "kiosk.api.ecard",
+}
 
 
 def _module_name(path: Path) -> str:

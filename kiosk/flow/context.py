@@ -18,6 +18,15 @@ CHALLENGE_PROMPTS = {
 }
 
 
+# Voice guidance levels, cycled by the status bar's sound button; the key names the level.
+VOLUME_LEVELS = ("normal", "quiet", "off")
+VOLUME_KEYS = {
+    "normal": "status.volume_normal",
+    "quiet": "status.volume_quiet",
+    "off": "status.volume_off",
+}
+
+
 @dataclass(frozen=True)
 class FlowSettings:
     kiosk_id: str = "HK-DEMO-01"
@@ -31,6 +40,7 @@ class FlowSettings:
     challenge_kinds: tuple[str, ...] = ("blink", "turn_left", "turn_right", "open_mouth")
     payments_page_size: int = 6
     attract_cycle_s: float = 6.0  # the attract loop shows each language this long
+    default_volume: str = "normal"  # one of VOLUME_LEVELS
 
 
 @dataclass
@@ -38,6 +48,7 @@ class Context:
     # Not personal: survives a "home" reset, not a full one.
     language: str
     care_mode: bool = False
+    volume: str = "normal"
     # Personal: cleared by every reset.
     purpose: c.Purpose | None = None
     doc_type: c.DocumentType | None = None

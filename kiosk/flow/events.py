@@ -106,3 +106,10 @@ class PrintDone(Event):
 @dataclass(frozen=True)
 class BackendUp(Event):
     """The runner's health probe reached the back end again."""
+
+
+@dataclass(frozen=True)
+class BackendDown(Event):
+    """The heartbeat found the back end unreachable (a message key says how)."""
+
+    message_key: str

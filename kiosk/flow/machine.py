@@ -18,7 +18,7 @@ from kiosk.api import documents
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
 from kiosk.flow.clock import Clock
-from kiosk.flow.context import Context, FlowSettings
+from kiosk.flow.context import VOLUME_LEVELS, Context, FlowSettings
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ NAV: dict[str, dict[str, Target]] = {
 }
 
 # Buttons on the status bar, present on every screen but attract and out of service.
-GLOBAL = {"status.language", "status.care_mode", "status.help"}
+GLOBAL = {"status.language", "status.care_mode", "status.volume", "status.help"}
 
 # Failures of the back end itself (not of the request): the kiosk is out of service.
 BACKEND_DOWN = {"network", "timeout", "server", "contract"}
@@ -223,7 +223,9 @@ class Flow:
         self.settings = settings or FlowSettings()
         self.rng = rng or random.Random()  # noqa: S311 - challenge order, not a secret
         self.state = "attract"
-        self.ctx = Context(language=self.settings.default_language)
+        self.ctx = Context(
+            language=self.settings.default_language, volume=self.settings.default_volume
+        )
         self.last_activity = clock.now()
         self.idle_return: str | None = None
         self.help_return: str | None = None
@@ -250,6 +252,12 @@ class Flow:
         self._effects = []
         self.go("attract")
         return self._effects
+
+    @property
+    def awaiting(self) -> str | None:
+        """The operation whose answer the flow is waiting for (an API call, a capture, a
+        print), or None."""
+        return self._pending[1] if self._pending else None
 
     @property
     def busy(self) -> bool:
@@ -317,7 +325,8 @@ class Flow:
             self._camera_on = False
         language = self.ctx.language if to != "attract" else self.settings.default_language
         care = self.ctx.care_mode if to != "attract" else False
-        self.ctx = Context(language=language, care_mode=care)
+        volume = self.ctx.volume if to != "attract" else self.settings.default_volume
+        self.ctx = Context(language=language, care_mode=care, volume=volume)
         self.idle_return = None
         self.help_return = None
         self._emit(fx.ClearPersonalData())
@@ -518,6 +527,12 @@ class Flow:
         if self.state == "out_of_service":
             self.reset("attract")
 
+    def _on_BackendDown(self, e: ev.BackendDown) -> None:
+        # Only while nobody is using the kiosk: a resident mid-journey learns it from the
+        # journey's own next call, and a heartbeat must not cut a capture or a receipt short.
+        if self.state == "attract":
+            self._out_of_service(e.message_key)
+
     # ------------------------------------------------------------------ API answers
 
     def _done_identify(self, who: c.IdentifyResponse) -> None:
@@ -632,6 +647,11 @@ class Flow:
             self._emit(fx.Speak(f"{self.state}.prompt", self.ctx.language))
         elif e.action == "status.care_mode":
             self.ctx.care_mode = not self.ctx.care_mode
+        elif e.action == "status.volume":
+            levels = VOLUME_LEVELS
+            self.ctx.volume = levels[(levels.index(self.ctx.volume) + 1) % len(levels)]
+            if SCREENS[self.state].speaks:  # the prompt again, at the level just chosen
+                self._emit(fx.Speak(f"{self.state}.prompt", self.ctx.language))
         elif e.action == "status.help" and self.state != "help":
             self.help_return = self.state
             self.go("help")

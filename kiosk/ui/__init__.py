@@ -42,12 +42,14 @@ def launch(
     screenshot: Path | None = None,
     exit_after: float | None = None,
 ) -> int:
-    """Runs the UI until it is closed; returns the exit code."""
+    """Runs the resident's UI on the container's devices until it is closed; returns the
+    exit code."""
     prepare_environment(container.settings.data_dir)
     configure_kivy(container.settings)
-    from kiosk.ui.app import KioskApp  # creates the window: after configure_kivy
+    from kiosk.ui.run_app import KioskRunApp  # creates the window: after configure_kivy
 
-    app = KioskApp(container, demo=demo, screenshot=screenshot, exit_after=exit_after)
+    runner = container.build_runner()
+    app = KioskRunApp(container, runner, screenshot=screenshot, exit_after=exit_after)
     return app.execute()
 
 
@@ -76,15 +78,4 @@ def render_tour(settings, out: Path, languages, *, care_modes=(False,)) -> int:
     for name in done.unsettled:
         print(f"kiosk tour: {name} was still changing when it was saved", flush=True)
     print(f"kiosk tour: {len(done.written)} screens written to {out}", flush=True)
-    return 0
-
-
-def launch_flow(settings, runner, *, frame_source=None) -> int:
-    """Runs the resident's UI (kiosk/ui/flow_app.py) around a ready runner (not yet
-    started) until the window closes; the caller closes the runner afterwards."""
-    prepare_environment(settings.data_dir)
-    configure_kivy(settings)
-    from kiosk.ui.flow_app import FlowApp  # creates the window: after configure_kivy
-
-    FlowApp(runner, frame_source=frame_source).run()
     return 0

@@ -27,6 +27,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk import i18n
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
+from kiosk.flow.context import VOLUME_KEYS
 from kiosk.flow.machine import SCREENS
 from kiosk.flow.runner import Runner
 from kiosk.ui import theme
@@ -50,6 +51,7 @@ class ScreenStack(ScreenManager):
 class FlowApp(App):
     language = StringProperty(i18n.DEFAULT_LANGUAGE)
     care_mode = BooleanProperty(False)
+    volume = StringProperty("normal")  # the flow's voice level: normal / quiet / off
     px = NumericProperty(1.0)  # panel pixels -> window pixels (window height / 1080)
     tx = NumericProperty(1.0)  # text scale: px, and x1.25 in care mode
     state = StringProperty("")  # the state whose screen is shown
@@ -59,6 +61,7 @@ class FlowApp(App):
         runner: Runner,
         *,
         frame_source: FrameSource | None = None,
+        speaker=None,
         start_runner: bool = True,
         pump_interval: float = 1 / 30,
         tick_interval: float | None = 0.5,
@@ -69,6 +72,7 @@ class FlowApp(App):
         self.runner = runner
         self.flow = runner.flow
         self.frame_source = frame_source
+        self.speaker = speaker  # kiosk.ui.speaker.KivySpeaker; its level follows the flow's
         self.languages = tuple(self.flow.settings.languages)
         self.language = self.flow.ctx.language
         self.screens: dict = {}
@@ -133,6 +137,9 @@ class FlowApp(App):
     def family(self, language: str) -> str:
         return fonts.family(language)
 
+    def volume_key(self, level: str) -> str:
+        return VOLUME_KEYS[level]
+
     # ------------------------------------------------------------------ touches to events
 
     def tap(self, action: str, value=None) -> None:
@@ -172,6 +179,9 @@ class FlowApp(App):
         flow = self.flow
         self.language = flow.ctx.language
         self.care_mode = flow.ctx.care_mode
+        self.volume = flow.ctx.volume
+        if self.speaker is not None:
+            self.speaker.level = flow.ctx.volume
         if flow.state != self.state:
             old = self.screens.get(self.state)
             if old is not None:

@@ -16,10 +16,16 @@ from kiosk.voice import audio_path
 log = logging.getLogger(__name__)
 
 
+# The flow's voice levels (kiosk/flow/context.py VOLUME_LEVELS) as fractions of the volume
+# the kiosk is set to.
+LEVELS = {"normal": 1.0, "quiet": 0.4, "off": 0.0}
+
+
 class KivySpeaker:
     def __init__(self, volume: float = 0.8, muted: bool = False):
-        self.volume = volume
+        self.volume = volume  # the kiosk's setting: how loud "normal" is
         self.muted = muted
+        self.level = "normal"  # the resident's choice, set by the app from the flow
         self._current = None
 
     def say(self, key: str, language: str) -> None:
@@ -35,7 +41,8 @@ class KivySpeaker:
 
     def _play(self, key: str, language: str) -> None:
         self._stop()  # a new screen's prompt interrupts the last one
-        if self.muted or self.volume <= 0:
+        gain = self.volume * LEVELS.get(self.level, 1.0)
+        if self.muted or gain <= 0:
             return
         path = audio_path(language, key)
         if not path.exists():
@@ -47,6 +54,6 @@ class KivySpeaker:
             sound = None
         if sound is None:
             return
-        sound.volume = self.volume
+        sound.volume = gain
         sound.play()
         self._current = sound

@@ -13,6 +13,7 @@ from kivy.uix.layout import Layout
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui import theme
+from kiosk.ui.touch import walk_visible
 from kiosk.ui.widgets.buttons import PrimaryButton
 from tests.ui.child import CHECKS
 
@@ -29,16 +30,6 @@ def visible(widget, root) -> bool:
             return True
         w = w.parent
     return True
-
-
-def walk_visible(root):
-    stack = [root]
-    while stack:
-        w = stack.pop()
-        if w.opacity <= 0:
-            continue
-        yield w
-        stack.extend(w.children)
 
 
 def rect(widget) -> tuple[float, float, float, float]:

@@ -83,20 +83,22 @@ def test_demo_run_shows_the_backend_state_and_stops_the_backend(tmp_path):
     assert f"back end {url} answered" in output
     assert "heartbeat accepted" in output
 
+    assert re.search(r"attract screen drawn [\d.]+ s after start", output), output
+    # The resident's start screen, once the back end is known to answer.
+    assert f"screenshot saved to {shot.resolve()} (screen attract)" in output
     image = cv2.imread(str(shot))
     assert image is not None, "no PNG written"
     assert image.shape == (HEIGHT, WIDTH, 3)
     assert image.std() > 5  # not a uniform frame
-    # The state line is drawn in the "OK" colour: the frame saved is one that shows it.
-    assert _pixels_near(image, theme.OK) > 200
-    assert _pixels_near(image, theme.FAIL) == 0
+    # The start button is drawn: the frame saved is a drawn screen, not a blank one.
+    assert _pixels_near(image, theme.PRIMARY) > 10_000
 
     # The back end child was stopped (and reaped): nothing runs on our data directory.
     assert not Path(f"/proc/{pid}").exists()
     assert _alive_processes_mentioning(str(tmp_path / "data")) == []
 
 
-def test_run_without_a_backend_shows_it_did_not_answer(tmp_path):
+def test_run_without_a_backend_goes_out_of_service(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]  # nothing listens once the socket is closed
@@ -106,9 +108,11 @@ def test_run_without_a_backend_shows_it_did_not_answer(tmp_path):
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert f"back end {url} did not answer" in output
+    # An unattended kiosk whose back end is away says so before anyone starts a journey.
+    assert "(screen out_of_service)" in output
     image = cv2.imread(str(shot))
-    assert _pixels_near(image, theme.FAIL) > 200
-    assert _pixels_near(image, theme.OK) == 0
+    assert image is not None and image.std() > 5
+    assert _pixels_near(image, theme.PRIMARY) < 1_000  # no start button
 
 
 def test_exit_after_is_a_deadline_for_the_screenshot(tmp_path):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.properties import StringProperty
 
+from kiosk import formats
 from kiosk.api import documents
-from kiosk.ui import formats
 from kiosk.ui.widgets import load_kv
 from kiosk.ui.widgets.frame import KioskScreen
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from kivy.properties import ListProperty, NumericProperty
 
+from kiosk import formats
 from kiosk.i18n import N_
-from kiosk.ui import formats
 from kiosk.ui.widgets import load_kv
 from kiosk.ui.widgets.frame import KioskScreen
 

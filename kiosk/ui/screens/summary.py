@@ -3,8 +3,8 @@ annual verification."""
 
 from __future__ import annotations
 
+from kiosk import formats
 from kiosk.i18n import N_
-from kiosk.ui import formats
 from kiosk.ui.widgets import load_kv
 from kiosk.ui.widgets.frame import KioskScreen
 

@@ -20,7 +20,8 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
-from kiosk.ui import formats, theme
+from kiosk import formats
+from kiosk.ui import theme
 from kiosk.ui.widgets import load_kv
 from kiosk.ui.widgets.buttons import BigButton, PrimaryButton, StatusButton
 from kiosk.ui.widgets.text import KLabel

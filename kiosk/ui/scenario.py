@@ -1,0 +1,200 @@
+"""`kiosk scenario NAME`: a scripted resident taps through the real UI, offscreen, against the
+reference back end (a child process on loopback, seeded with the demo pensioners), on the
+simulated devices. The scenario itself is data (kiosk/scenarios.py); this module plays it
+with real touches and reports what happened: the final screen, the reference number if any,
+and the seconds spent on each screen.
+
+The kiosk's clock is real time plus jumps: `walk_away` moves it past the idle timeouts so the
+idle scenario does not wait a minute for nothing. Call through `run`, which prepares Kivy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from kiosk.devices.demo_resident import load_personas
+from kiosk.devices.sim_resident import ResidentScript
+from kiosk.scenarios import SCENARIOS, Scenario
+
+
+class ShiftClock:
+    """Monotonic time that can jump forward (virtual time for idle timeouts)."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+class ScenarioError(RuntimeError):
+    pass
+
+
+def pick_persona(scenario: Scenario, personas: list[dict]) -> dict:
+    for p in personas:
+        if (
+            p["certification"] == scenario.certification
+            and p["face"]
+            and p["fingers"]
+            and p["account"]["status"] == "paying"
+        ):
+            return p
+    raise ScenarioError(f"no demo pensioner fits {scenario.name}")
+
+
+def run(name: str, settings, *, data_dir: Path | None = None, log=print) -> dict:
+    """Plays scenario `name`; returns the report (see `kiosk scenario --help`)."""
+    from kiosk import ui
+
+    scenario = SCENARIOS[name]
+    own_dir = None
+    if data_dir is None:
+        # A fresh back end each time: the demo pensioners start from their seeded state.
+        own_dir = tempfile.TemporaryDirectory(prefix="kiosk-scenario-")
+        data_dir = Path(own_dir.name)
+    settings = settings.model_copy(update={"data_dir": Path(data_dir), "devices": "simulated"})
+    try:
+        ui.prepare_environment(settings.data_dir)
+        os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+        ui.configure_kivy(settings.model_copy(update={"fullscreen": False}))
+        return _play(scenario, settings, log)
+    finally:
+        if own_dir is not None:
+            own_dir.cleanup()
+
+
+def _play(scenario: Scenario, settings, log) -> dict:
+    from kiosk import container as ct
+    from kiosk.api.signing import public_key_b64
+    from kiosk.demo import DemoBackend
+
+    persona = pick_persona(scenario, load_personas())
+    key = ct.device_key(settings)
+    report: dict = {
+        "scenario": scenario.name,
+        "expected_screen": scenario.expect,
+        "persona": persona["key"],
+        "final_screen": None,
+        "reference": None,
+    }
+    t0 = time.monotonic()
+    with DemoBackend(settings, public_key_b64(key.public_key())) as backend:
+        report["backend_start_s"] = round(time.monotonic() - t0, 2)
+        log(f"demo back end listening on {backend.url}")
+        container = ct.build(settings.model_copy(update={"backend_url": backend.url}))
+        try:
+            _run_app(scenario, persona, container, backend, report)
+        finally:
+            container.close()
+    report["ok"] = (
+        report.get("error") is None
+        and report["final_screen"] == scenario.expect
+        and (bool(report["reference"]) or not scenario.expect_reference)
+    )
+    return report
+
+
+def _run_app(scenario, persona, container, backend, report) -> None:
+    from kiosk.ui import docentry
+    from kiosk.ui.run_app import KioskRunApp
+    from kiosk.ui.touch import Driver
+
+    clock = ShiftClock()
+    script = ResidentScript(persona["key"], face=list(scenario.face), finger=list(scenario.finger))
+    runner = container.build_runner(clock, script=script, probe_interval_s=1.0)
+    app = KioskRunApp(container, runner)
+    flow = app.flow
+    doc = persona["documents"][0]
+    steps: list[dict] = []
+    entered = {"at": time.monotonic(), "screen": None}
+
+    def on_state(_app, state):
+        now = time.monotonic()
+        if entered["screen"] is not None:
+            steps.append({"screen": entered["screen"], "seconds": round(now - entered["at"], 3)})
+        entered.update(at=now, screen=state)
+
+    app.bind(state=on_state)
+
+    def stable():
+        return flow.awaiting is None and not flow.busy and app.state == flow.state
+
+    def play(d):
+        used: dict[str, int] = defaultdict(int)
+        left_start = False
+        while True:
+            yield stable
+            yield from d.settle()
+            state = flow.state
+            if left_start and state == scenario.expect:
+                return
+            plan = scenario.steps.get(state, [])
+            if used[state] >= len(plan):
+                raise ScenarioError(f"the resident has nothing to do on {state}")
+            action = plan[used[state]]
+            used[state] += 1
+            left_start = True
+            if action == "walk_away":
+                s = flow.settings
+                clock.advance(
+                    s.idle_reset_s - s.idle_warning_s + 1
+                    if state == "idle_warning"
+                    else s.idle_warning_s + 1
+                )
+                yield lambda st=state: flow.state != st
+            elif action == "stop_backend":
+                backend.stop()
+            elif action == "choose_document":
+                yield from d.tap(d.find(action="choose", choice=doc["type"]))
+            elif action == "choose_finger":
+                yield from d.tap(d.find(action="choose", choice=persona["fingers"][0]))
+            elif action == "type_document":
+                yield from d.type_number(docentry.from_number(doc["type"], doc["number"]))
+                yield from d.tap(d.find(primary=True))
+            elif action == "enter_birth_date":
+                yield from d.set_date(dt.date.fromisoformat(persona["date_of_birth"]))
+                yield from d.tap(d.find(primary=True))
+            elif action.startswith("choose:"):
+                yield from d.tap(d.find(action="choose", choice=action.split(":", 1)[1]))
+            else:
+                yield from d.tap(d.find(action=action))
+            yield 2
+
+    def finish_report():
+        decision = flow.ctx.decision
+        report["final_screen"] = flow.state
+        report["reference"] = (
+            decision.reference if decision and decision.reference else flow.ctx.pending_reference
+        )
+        report["printed"] = getattr(runner.devices.printer, "printed", None)
+        report["personal_data_left"] = (
+            sorted(flow.ctx.personal_values()) if flow.state == "attract" else None
+        )
+
+    driver = Driver(app, play, report, timeout_s=90)
+
+    def stop_hook(*_):
+        finish_report()
+
+    app.bind(on_start=driver.start, on_stop=stop_hook)
+    t0 = time.monotonic()
+    # The app prints its own progress lines (back end state, attract drawn): to stderr here,
+    # so that stdout carries the JSON report alone.
+    with contextlib.redirect_stdout(sys.stderr):
+        app.run()
+    on_state(app, None)
+    report["seconds"] = round(time.monotonic() - t0, 2)
+    report["taps"] = driver.taps
+    report["steps"] = steps
+    report.pop("waiting", None)
