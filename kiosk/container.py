@@ -7,9 +7,7 @@ settings to decide what it is talking to.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +17,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from drivers.camera.base import Camera
 from drivers.printer.base import Printer
-from kiosk import __version__
 from kiosk.api import contract as c
 from kiosk.api import keys
 from kiosk.api.client import KioskApiClient
@@ -36,6 +33,7 @@ from kiosk.flow.context import FlowSettings
 from kiosk.flow.machine import Flow
 from kiosk.flow.ports import DeviceFailure
 from kiosk.flow.runner import Devices, Runner
+from kiosk.heartbeat import heartbeat_report
 from kiosk.outbox import Drainer, Outbox
 
 log = logging.getLogger(__name__)
@@ -117,16 +115,7 @@ class Container:
         return reports
 
     def heartbeat_report(self) -> c.HeartbeatRequest:
-        data_dir = Path(self.settings.data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        oldest = self.outbox.oldest() if self.outbox is not None else None
-        return c.HeartbeatRequest(
-            app_version=__version__,
-            devices=self.device_reports(),
-            outbox_depth=self.outbox.depth() if self.outbox is not None else 0,
-            outbox_oldest_at=dt.datetime.fromtimestamp(oldest, dt.UTC) if oldest else None,
-            free_disk_mb=shutil.disk_usage(data_dir).free // 2**20,
-        )
+        return heartbeat_report(self.settings.data_dir, self.device_reports(), self.outbox)
 
     def build_runner(
         self,

@@ -6,6 +6,7 @@ own thread; `kiosk doctor` can call `check_backend` directly.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import shutil
 import threading
@@ -42,13 +43,19 @@ class BackendStatus:
         return f"{head}; heartbeat refused: {self.detail} ({self.error_key})"
 
 
-def heartbeat_report(data_dir: Path) -> c.HeartbeatRequest:
-    # No drivers and no outbox exist yet, so there is nothing to report on either; the fields
-    # are filled from them when they arrive.
+def heartbeat_report(
+    data_dir: Path,
+    devices: dict[str, c.DeviceReport] | None = None,
+    outbox=None,
+) -> c.HeartbeatRequest:
+    """What the kiosk tells the back end each beat: versions, device states, the outbox's
+    depth and age, free disk. `outbox` is a kiosk.outbox.Outbox (or None: nothing queued)."""
+    oldest = outbox.oldest() if outbox is not None else None
     return c.HeartbeatRequest(
         app_version=__version__,
-        devices={},
-        outbox_depth=0,
+        devices=devices or {},
+        outbox_depth=outbox.depth() if outbox is not None else 0,
+        outbox_oldest_at=dt.datetime.fromtimestamp(oldest, dt.UTC) if oldest else None,
         free_disk_mb=shutil.disk_usage(_existing(data_dir)).free // 2**20,
     )
 

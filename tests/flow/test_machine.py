@@ -421,3 +421,41 @@ def test_help_is_not_offered_during_a_capture():
     flow, _, _ = to_state("face_capture")
     flow.handle(ev.Tapped("status.help"))
     assert flow.state == "face_capture"
+
+
+def test_volume_button_cycles_levels_and_a_full_reset_restores_the_default():
+    flow, _, _ = to_state("doc_type")
+    levels = []
+    for _ in range(3):
+        effects = flow.handle(ev.Tapped("status.volume"))
+        levels.append(flow.ctx.volume)
+    assert levels == ["quiet", "off", "normal"]
+    assert flow.state == "doc_type"
+    assert [e.key for e in effects if isinstance(e, fx.Speak)] == ["doc_type.prompt"]
+    flow.handle(ev.Tapped("status.volume"))
+    flow.reset("home")
+    assert flow.ctx.volume == "quiet"  # the same resident, still here
+    flow.reset("attract")
+    assert flow.ctx.volume == "normal"  # the next resident starts at the kiosk's level
+
+
+def test_muted_kiosk_starts_each_session_muted():
+    flow, _ = new_flow(default_volume="off")
+    assert flow.ctx.volume == "off"
+    flow.handle(ev.Tapped("start"))
+    flow.handle(ev.Tapped("status.volume"))
+    assert flow.ctx.volume == "normal"
+    flow.reset("attract")
+    assert flow.ctx.volume == "off"
+
+
+def test_heartbeat_failure_takes_only_an_unattended_kiosk_out_of_service():
+    flow, _ = new_flow()
+    flow.handle(ev.BackendDown("error_network"))
+    assert flow.state == "out_of_service"
+    assert flow.ctx.message_key == "error_network"
+    flow.handle(ev.BackendUp())
+    assert flow.state == "attract"
+    busy, _, _ = to_state("doc_number")
+    busy.handle(ev.BackendDown("error_network"))
+    assert busy.state == "doc_number"  # a resident mid-journey is not cut off by a heartbeat
