@@ -16,6 +16,7 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from drivers.camera.base import Camera
+from drivers.fingerprint.base import FingerprintSensor
 from drivers.printer.base import Printer
 from kiosk.api import contract as c
 from kiosk.api import keys
@@ -89,6 +90,9 @@ class Container:
     api: KioskApiClient
     camera: Camera | None = None
     printer: Printer | None = None
+    fingerprint: FingerprintSensor | None = None
+    # The simulators behind simulated devices, for their fault switches (doctor, tests).
+    simulators: dict[str, object] = field(default_factory=dict)
     preview: PreviewFeed | None = None
     resident: DemoResident | None = None  # simulated devices only: who stands there
     outbox: Outbox | None = None
@@ -101,7 +105,12 @@ class Container:
 
     def device_reports(self) -> dict[str, c.DeviceReport]:
         reports = {}
-        for name, device in (("camera", self.camera), ("printer", self.printer)):
+        devices = (
+            ("camera", self.camera),
+            ("fingerprint", self.fingerprint),
+            ("printer", self.printer),
+        )
+        for name, device in devices:
             if device is None:
                 reports[name] = c.DeviceReport(state=c.DeviceState.MISSING)
                 continue
@@ -183,6 +192,23 @@ def _simulated_devices(settings: KioskSettings) -> tuple[Camera, Printer]:
     return camera, SimulatedPrinter(fonts=receipt_fonts())
 
 
+def _simulated_fingerprint(container: Container) -> None:
+    from drivers.fingerprint.r30x import R30xSensor
+    from drivers.fingerprint.simulator import R30xSimulator
+
+    sim = R30xSimulator()
+    path = sim.start()  # a pseudo-terminal: the real driver talks to it as to /dev/ttyUSB0
+    container._closers.append(sim.stop)
+    container.simulators["fingerprint"] = sim
+    container.fingerprint = R30xSensor(path)
+
+
+def _hardware_fingerprint(container: Container) -> None:
+    from drivers.fingerprint.r30x import R30xSensor
+
+    container.fingerprint = R30xSensor(container.settings.fingerprint_port)
+
+
 def _hardware_devices(settings: KioskSettings) -> tuple[Camera | None, Printer | None]:
     from drivers.camera.opencv import OpenCvCamera
     from drivers.printer.escpos_printer import printer_from_url
@@ -218,9 +244,13 @@ def build(settings: KioskSettings, *, with_devices: bool = True) -> Container:
         return container
     if settings.devices == "simulated":
         container.camera, container.printer = _simulated_devices(settings)
+        container.simulators["camera"] = container.camera
+        container.simulators["printer"] = container.printer.sim
+        _simulated_fingerprint(container)
     else:
         container.camera, container.printer = _hardware_devices(settings)
-    for device in (container.camera, container.printer):
+        _hardware_fingerprint(container)
+    for device in (container.camera, container.printer, container.fingerprint):
         if device is not None:
             container._closers.append(device.close)
     if container.camera is not None:
