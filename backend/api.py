@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend import __version__, audit, ladder
+from backend import __version__, audit, ecard, ladder
 from backend import models as m
 from backend.auth import authenticate
 from backend.pension import (
@@ -297,6 +297,45 @@ def get_session(session_id: SessionId, kiosk: Authenticated, request: Request, d
 # ---------------------------------------------------------------------------- evidence
 
 
+MAX_FINGER_MINUTIAE = 255  # what an ISO/IEC 19794-2 view holds; the extractor keeps 120
+
+
+def _finger_template(raw: bytes, want: c.TemplateIn, what: str):
+    """A `gabor-mcc` template (FingerTemplate.to_dict as JSON) checked to be one the matcher
+    can take: of the evidence's extractor and version, 4..255 finite minutiae inside a
+    plausible frame. Anything else is the 422 TEMPLATE_MISMATCH problem, never a 500."""
+    import numpy as np
+
+    from biometrics.fingerprint import FingerTemplate
+    from biometrics.fingerprint.template import MIN_MINUTIAE
+
+    def bad(reason: str) -> ApiProblem:
+        return ApiProblem(422, ProblemCode.TEMPLATE_MISMATCH, f"{what}: {reason}")
+
+    try:
+        t = FingerTemplate.from_dict(json.loads(raw))
+        mm = np.asarray(t.minutiae, dtype=np.float64)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as exc:
+        raise bad("unreadable fingerprint template") from exc
+    if (t.extractor, str(t.version)) != (want.extractor, want.extractor_version):
+        raise bad("fingerprint template of another extractor or version")
+    if not (0 < t.width <= 4096 and 0 < t.height <= 4096):
+        raise bad("implausible fingerprint frame")
+    if not (100 <= t.dpi_x <= 2000 and 100 <= t.dpi_y <= 2000):
+        raise bad("implausible fingerprint resolution")
+    if not MIN_MINUTIAE <= len(mm) <= MAX_FINGER_MINUTIAE:
+        raise bad(f"{len(mm)} minutiae (the matcher takes {MIN_MINUTIAE}..{MAX_FINGER_MINUTIAE})")
+    x, y, _angle, kind, quality = mm.T
+    if not (
+        np.all(np.isfinite(mm))
+        and np.all((x >= 0) & (x <= t.width + 1) & (y >= 0) & (y <= t.height + 1))
+        and np.all(np.isin(kind, (0, 1, 2)))
+        and np.all((quality >= 0) & (quality <= 1))
+    ):
+        raise bad("fingerprint minutiae out of range")
+    return t
+
+
 def _compare(
     db: Session, sess: m.VerificationSession, ev: c.EvidenceRequest, s: BackendSettings
 ) -> tuple[bool, bool, float | None, float | None]:
@@ -341,10 +380,26 @@ def _compare(
         raise ApiProblem(422, ProblemCode.TEMPLATE_MISMATCH, "fingerprint evidence needs data")
     try:
         data = base64.b64decode(ev.template.data_b64, validate=True)
-        score = simulated.finger_similarity(data, tpl.template)
     except (binascii.Error, ValueError) as exc:
         raise ApiProblem(422, ProblemCode.TEMPLATE_MISMATCH, "unreadable template") from exc
-    return score >= s.finger_match_score, False, None, score
+    if ev.template.extractor.startswith("sim-"):  # demo kiosks only (submit_evidence)
+        try:
+            score = simulated.finger_similarity(data, tpl.template)
+        except ValueError as exc:
+            raise ApiProblem(422, ProblemCode.TEMPLATE_MISMATCH, "unreadable template") from exc
+        return score >= s.finger_match_score, False, None, score
+    # The kiosk's extractor (biometrics/fingerprint, "gabor-mcc"), as backend/enrol.py stores
+    # it: FingerTemplate.to_dict as JSON. Loaded here, not at start: it pulls in OpenCV.
+    from biometrics.fingerprint import EXTRACTOR, compare
+
+    if ev.template.extractor != EXTRACTOR:
+        raise ApiProblem(
+            422, ProblemCode.TEMPLATE_MISMATCH, "no fingerprint comparison for this extractor"
+        )
+    probe = _finger_template(data, ev.template, "evidence")
+    reference = _finger_template(tpl.template, ev.template, "reference")
+    score = compare(probe, reference, s.finger_match_threshold).score
+    return score >= s.finger_match_threshold, False, None, score
 
 
 def _liveness_ok(ev: c.EvidenceRequest) -> bool:
@@ -637,6 +692,16 @@ def evidence_key(kiosk: Authenticated, request: Request) -> c.EvidenceKey:
         public_key=sealing.x25519_public_b64(public),
         scheme=sealing.SCHEME,
     )
+
+
+@router.get(
+    "/ecard-keys",
+    response_model=c.ECardKeys,
+    tags=["kiosk"],
+    summary="The keys residents' QR e-cards are signed with, and their validity",
+)
+def ecard_keys(kiosk: Authenticated, request: Request) -> c.ECardKeys:
+    return ecard.keyring(request.app).public(_now(request))
 
 
 # ---------------------------------------------------------------------------- pension

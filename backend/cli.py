@@ -112,11 +112,125 @@ def cmd_audit_verify(args) -> int:
     return 1
 
 
+def _finger_position(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finger position 1..10 (ISO)")
+    return value
+
+
+def cmd_enrol(args) -> int:
+    from backend.clock import SystemClock
+    from backend.enrol import (
+        EnrolInputError,
+        Photo,
+        face_enrolment,
+        find_pensioner,
+        finger_enrolment,
+        store,
+    )
+
+    if (args.finger is None) != (args.finger_image is None):
+        print("kiosk-backend enrol: --finger and --finger-image go together", file=sys.stderr)
+        return 2
+    if not args.photo and args.finger is None:
+        print("kiosk-backend enrol: nothing to enrol: give --photo (or --finger)", file=sys.stderr)
+        return 2
+    _s, sessions = _db(args)
+    with sessions() as db:
+        person = find_pensioner(db, persona=args.persona, pensioner_id=args.pensioner_id)
+        pensioner_id = person.id
+    try:
+        photos = [Photo.read(p) for p in args.photo]
+        finger = Photo.read(args.finger_image) if args.finger is not None else None
+        enrolments = [face_enrolment(photos)] if photos else []
+        if finger is not None:
+            enrolments.append(finger_enrolment(finger, args.finger))
+    except EnrolInputError as exc:
+        print(f"kiosk-backend enrol: {exc}", file=sys.stderr)
+        return 1
+    with sessions() as db:
+        stored = store(db, SystemClock().now(), pensioner_id, enrolments)
+    who = f"pensioner {pensioner_id}"
+    if args.persona:
+        who = f"persona {args.persona} ({who})"
+    for st in stored:
+        e = st.enrolment
+        what = "face" if e.modality == "face" else f"finger {e.finger_position}"
+        unit = "photo" if e.modality == "face" else "image"
+        print(
+            f"enrolled {what} for {who}: extractor {e.extractor} v{e.extractor_version}, "
+            f"{e.sources} {unit}{'s' if e.sources != 1 else ''}"
+        )
+    return 0
+
+
 def cmd_settings(_args) -> int:
     from backend.settings import BackendSettings
     from backend.settings_doc import markdown_table
 
     print(markdown_table(BackendSettings, "KIOSK_BACKEND_"))
+    return 0
+
+
+def cmd_ecard(args) -> int:
+    import datetime as dt
+
+    from backend import ecard
+    from backend.clock import SystemClock
+
+    s = _settings(args)
+    ring = ecard.ECardKeyring(s.ecard_key_path)
+    now = SystemClock().now()
+    if args.ecard_cmd == "keys":
+        for k in ring.keys(now):
+            until = k.valid_until.isoformat() if k.valid_until else "current"
+            print(f"{k.key_id}\t{k.valid_from.isoformat()}\t{until}")
+        return 0
+    if args.ecard_cmd == "rotate":
+        new = ring.rotate(now)
+        print(f"e-card key {new.key_id} is current; the previous key is retired")
+        return 0
+    if args.days < 1:
+        raise ValueError("--days must be at least 1")
+    if args.persona:
+        from backend.seed import load_personas
+
+        entry = next((p for p in load_personas() if p["key"] == args.persona), None)
+        if entry is None:
+            raise LookupError(f"no demo persona {args.persona!r}")
+        docs = [(d["type"], d["number"]) for d in entry["documents"]]
+        born = dt.date.fromisoformat(entry["date_of_birth"])
+    else:
+        from backend import models as m
+
+        _s, sessions = _db(args)
+        with sessions() as db:
+            person = db.get(m.Pensioner, args.pensioner_id)
+            if person is None:
+                raise LookupError(f"no pensioner {args.pensioner_id}")
+            docs = [(d.doc_type, d.number) for d in sorted(person.documents, key=lambda d: d.id)]
+            born = person.date_of_birth
+    if args.document is not None:
+        from kiosk.api.contract import DocumentType
+
+        known = [t.value for t in DocumentType]
+        if args.document not in known:
+            raise ValueError(f"--document {args.document!r}: one of {', '.join(known)}")
+    doc_type, number = ecard.pick_document(docs, args.document)
+    text, claims = ecard.issue_card(ring, doc_type, number, born, now, args.days)
+    print(text)
+    print(
+        f"e-card for {doc_type} {number}, key {claims.key_id}, "
+        f"valid until {claims.expires_at.isoformat()}",
+        file=sys.stderr,
+    )
+    if args.png:
+        path = ecard.write_qr_png(text, args.png)
+        print(f"QR code written to {path}", file=sys.stderr)
     return 0
 
 
@@ -158,10 +272,55 @@ def build_parser() -> argparse.ArgumentParser:
     ks.add_parser("list")
     sp.set_defaults(func=cmd_kiosk)
 
+    sp = sub.add_parser(
+        "enrol",
+        help="enrol a pensioner's face from photos (and optionally a finger from an image)",
+        description="Enrol a pensioner's face from one or more photos of one person, with the "
+        "kiosk's face extractor; optionally one finger from an image at 500 dpi. Replaces the "
+        "template of the same extractor and version; simulated templates stay. Bad photos "
+        "exit with status 1, bad arguments or an unknown pensioner with status 2.",
+    )
+    who = sp.add_mutually_exclusive_group(required=True)
+    who.add_argument("--persona", metavar="KEY", help="demo persona key, e.g. demo-01")
+    who.add_argument("--pensioner-id", type=int, metavar="ID")
+    sp.add_argument(
+        "--photo", action="append", default=[], metavar="FILE",
+        help="a photo of the pensioner's face; repeat for several (one template from all)",
+    )  # fmt: skip
+    sp.add_argument(
+        "--finger", type=_finger_position, metavar="POSITION",
+        help="ISO/IEC 19794-2 finger position (1..10) to enrol from --finger-image",
+    )  # fmt: skip
+    sp.add_argument("--finger-image", metavar="FILE", help="fingerprint image at 500 dpi")
+    sp.set_defaults(func=cmd_enrol)
+
     sub.add_parser("audit-verify", help="check the audit log's hash chain").set_defaults(
         func=cmd_audit_verify
     )
     sub.add_parser("settings", help="print the settings reference").set_defaults(func=cmd_settings)
+
+    sp = sub.add_parser("ecard", help="issue residents' QR e-cards; list or rotate their keys")
+    es = sp.add_subparsers(dest="ecard_cmd", required=True)
+    r = es.add_parser(
+        "issue",
+        help="print a signed e-card payload (and optionally write its QR code as a PNG)",
+        description="Print the e-card payload (kiosk/api/ecard.py) for a pensioner's identity "
+        "document, signed by the current e-card key (created on first use).",
+    )
+    who = r.add_mutually_exclusive_group(required=True)
+    who.add_argument("--persona", metavar="KEY", help="demo persona key, e.g. demo-01")
+    who.add_argument("--pensioner-id", type=int, metavar="ID", help="a pensioner in the database")
+    r.add_argument(
+        "--document",
+        metavar="TYPE",
+        help="which of the pensioner's documents: hkid, macau_id, prc_id or "
+        "home_return_permit (default: the first)",
+    )
+    r.add_argument("--days", type=int, default=365, help="days the card is valid (default 365)")
+    r.add_argument("--png", metavar="FILE", help="also write the QR code to this PNG file")
+    es.add_parser("keys", help="list the e-card keys and their validity")
+    es.add_parser("rotate", help="retire the current e-card key and add a new one")
+    sp.set_defaults(func=cmd_ecard)
     return p
 
 

@@ -77,6 +77,15 @@ class BackendSettings(BaseSettings):
         le=1,
         description="Fingerprint similarity at or above which 1:1 comparison is a match",
     )
+    finger_match_threshold: float = Field(
+        default=0.035,  # biometrics.fingerprint.DEFAULT_THRESHOLD (a test keeps them equal)
+        gt=0,
+        le=1,
+        description="Score of the fingerprint matcher (biometrics/fingerprint, `gabor-mcc` "
+        "templates) at or above which 1:1 comparison is a match; by default the matcher's "
+        "documented operating point (FVC2002: 1 false match in 11,520). "
+        "`FINGER_MATCH_SCORE` applies to simulated (`sim-`) templates only",
+    )
     certification_period_days: int = Field(
         default=365, ge=1, description="Days from one certification to the next due date"
     )
@@ -96,6 +105,11 @@ class BackendSettings(BaseSettings):
         ge=60,
         description="How long after capture evidence is accepted "
         "(an outbox may deliver it hours later)",
+    )
+    ecard_key_path: str = Field(
+        default="backend-data/ecard-key.pem",
+        description="Ed25519 keys that sign residents' QR e-cards, with their validity "
+        "(created on first use, mode 0600; `kiosk-backend ecard rotate` adds a new one)",
     )
     heartbeat_interval_s: int = Field(
         default=30, ge=5, description="Interval the back end asks kiosks to report at"

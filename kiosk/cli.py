@@ -131,6 +131,73 @@ def cmd_scenario(args) -> int:
     return 0 if report["ok"] else 1
 
 
+def cmd_doctor(args) -> int:
+    import json
+
+    from kiosk import container as ct
+    from kiosk import doctor
+
+    if args.fault and not args.demo:
+        return _fail(
+            "kiosk doctor: --fault needs --demo (faults are switched on simulators)", EXIT_USAGE
+        )
+    settings = load_settings(args.config)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot create the data directory {settings.data_dir}: {exc}") from exc
+    key = _device_key(settings)
+    if not args.demo:
+        checks = _doctor_checks(ct.build(settings), args)
+    else:
+        from kiosk.api.signing import public_key_b64
+        from kiosk.demo import DemoBackend
+
+        # As for `run --demo`: SIGTERM unwinds, so the demo back end is stopped on the way out.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+        with DemoBackend(settings, public_key_b64(key.public_key())) as backend:
+            demo_settings = settings.model_copy(
+                update={"backend_url": backend.url, "devices": "simulated"}
+            )
+            container = ct.build(demo_settings)
+            try:
+                for device, fault in args.fault:
+                    doctor.apply_fault(container, device, fault, backend=backend)
+            except doctor.FaultError as exc:
+                container.close()
+                raise CommandError(str(exc)) from exc
+            checks = _doctor_checks(container, args)
+    if args.json:
+        print(json.dumps(doctor.report(checks), ensure_ascii=False, indent=1), flush=True)
+    return 0 if doctor.all_ok(checks) else 1
+
+
+def _doctor_checks(container, args):
+    from kiosk import doctor
+
+    # Human output comes line by line as each check ends (a camera takes a second or two).
+    on_check = None if args.json else (lambda check: print(check.line(), flush=True))
+    try:
+        return doctor.run_checks(
+            container,
+            timeout=args.timeout,
+            print_test_page=args.print_test_page,
+            finger_wait_s=args.finger_wait,
+            on_check=on_check,
+        )
+    finally:
+        container.close()
+
+
+def _fault_spec(text: str) -> tuple[str, str]:
+    from kiosk.doctor import FaultError, parse_fault
+
+    try:
+        return parse_fault(text)
+    except FaultError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_key_show(args) -> int:
     from kiosk.api.signing import key_fingerprint, public_key_b64
 
@@ -221,6 +288,54 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", metavar="DIR", help="keep the kiosk and back-end files here (default: temp)"
     )
     sp.set_defaults(func=cmd_scenario)
+
+    from kiosk.doctor import FAULTS
+
+    sp = sub.add_parser(
+        "doctor",
+        parents=[config],
+        help="check the devices, the disk, the outbox and the back end, one line each "
+        "(exit 1 when a required check fails)",
+        description="Each check exercises its device or service through its contract. "
+        "Exit 0 when every required check passes (warnings do not count), 1 otherwise, "
+        "2 for bad usage or settings.",
+    )
+    sp.add_argument("--json", action="store_true", help='print {"ok": ..., "checks": [...]} only')
+    sp.add_argument(
+        "--demo",
+        action="store_true",
+        help="simulated devices and a local reference back end on loopback (as run --demo)",
+    )
+    sp.add_argument(
+        "--fault",
+        metavar="DEVICE=FAULT",
+        type=_fault_spec,
+        action="append",
+        default=[],
+        help="with --demo: switch a simulator's fault before the checks (repeatable): "
+        + "; ".join(f"{device}: {', '.join(faults)}" for device, faults in FAULTS.items()),
+    )
+    sp.add_argument(
+        "--print-test-page",
+        action="store_true",
+        help="also print a test page (never by default: it uses paper)",
+    )
+    sp.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=5.0,
+        help="time limit of each device wait and of the TLS handshake (default 5); back-end "
+        "calls keep the configured timeouts",
+    )
+    sp.add_argument(
+        "--finger-wait",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=2.0,
+        help="how long the fingerprint test capture waits for a finger (default 2)",
+    )
+    sp.set_defaults(func=cmd_doctor)
 
     sp = sub.add_parser("key", help="the device key")
     ks = sp.add_subparsers(dest="key_cmd", required=True, metavar="ACTION")

@@ -18,17 +18,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from drivers.camera.base import Camera
 from drivers.fingerprint.base import FingerprintSensor
 from drivers.printer.base import Printer
+from drivers.reader.wedge import WedgeReader
 from kiosk.api import contract as c
 from kiosk.api import keys
 from kiosk.api.client import KioskApiClient
 from kiosk.api.transport import RequestsTransport
 from kiosk.config import KioskSettings
 from kiosk.devices.demo_resident import DemoResident
+from kiosk.devices.finger_capture import LiveFingerCapturer
 from kiosk.devices.preview import PreviewFeed
 from kiosk.devices.printer_port import PrinterPort
+from kiosk.devices.qr_port import CameraQrScanner, WedgePump
 from kiosk.devices.sim_resident import ResidentScript
 from kiosk.evidence import Sealer, key_from_api
 from kiosk.flow import effects as fx
+from kiosk.flow import events as ev
 from kiosk.flow.clock import Clock, MonotonicClock
 from kiosk.flow.context import FlowSettings
 from kiosk.flow.machine import Flow
@@ -91,6 +95,7 @@ class Container:
     camera: Camera | None = None
     printer: Printer | None = None
     fingerprint: FingerprintSensor | None = None
+    reader: WedgeReader | None = None  # a keyboard-wedge QR scanner: the UI feeds its keys
     # The simulators behind simulated devices, for their fault switches (doctor, tests).
     simulators: dict[str, object] = field(default_factory=dict)
     preview: PreviewFeed | None = None
@@ -143,17 +148,26 @@ class Container:
             )
             face, finger = self.resident.face, self.resident.finger
         else:
-            face, finger = _NoBiometricPipeline("camera"), _NoBiometricPipeline("fingerprint")
+            face = _NoBiometricPipeline("camera")
+            finger = (
+                LiveFingerCapturer(self.fingerprint)
+                if self.fingerprint is not None
+                else _NoBiometricPipeline("fingerprint")
+            )
         sealer = Sealer(self.settings.kiosk_id, device_key(self.settings), key_from_api(self.api))
+        qr = CameraQrScanner(self.preview) if self.preview is not None else None
         runner = Runner(
             flow,
             self.api,
-            Devices(face, finger, printer),
+            Devices(face, finger, printer, qr=qr),
             sealer,
             outbox=self.outbox,
             probe_interval_s=probe_interval_s,
         )
         runner.outbox_drainer = self.drainer
+        if self.reader is not None:
+            pump = WedgePump(self.reader, lambda text: runner.post(ev.QrScanned(text))).start()
+            self._closers.append(pump.stop)
         if self.preview is not None:
             preview = self.preview
 
@@ -253,6 +267,7 @@ def build(settings: KioskSettings, *, with_devices: bool = True) -> Container:
     for device in (container.camera, container.printer, container.fingerprint):
         if device is not None:
             container._closers.append(device.close)
+    container.reader = WedgeReader()  # the keyboard: a wedge scanner types into the window
     if container.camera is not None:
         container.preview = PreviewFeed(container.camera)
         container._closers.append(container.preview.close)

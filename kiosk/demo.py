@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import os
 import re
 import signal
 import socket
@@ -66,6 +67,19 @@ class DemoBackend:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def _env(self) -> dict[str, str]:
+        # The back end's key files live with the demo's database under data_dir, not in
+        # whatever directory the kiosk was started from; every step uses the same ones.
+        data_dir = self.db_path.parent
+        env = dict(os.environ)
+        env["KIOSK_BACKEND_EVIDENCE_KEY_PATH"] = str(data_dir / "demo-evidence-key.pem")
+        env["KIOSK_BACKEND_ECARD_KEY_PATH"] = str(data_dir / "demo-ecard-key.pem")
+        return env
+
+    def issue_ecard(self, persona_key: str) -> str:
+        """A QR e-card payload for a demo pensioner, signed by the demo back end's key."""
+        return self._step("ecard", "issue", "--persona", persona_key).strip().splitlines()[-1]
+
     def _cmd(self, *args: str) -> list[str]:
         db_url = f"sqlite:///{self.db_path}"
         return [sys.executable, "-m", BACKEND_MODULE, "--db-url", db_url, *args]
@@ -84,6 +98,7 @@ class DemoBackend:
         self.proc = subprocess.Popen(  # noqa: S603 (our interpreter, our arguments)
             self._cmd("serve", "--host", self.host, "--port", str(self.port)),
             stdin=subprocess.DEVNULL,
+            env=self._env(),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             # Its own session: a Ctrl-C meant for the kiosk reaches the back end through
@@ -99,13 +114,14 @@ class DemoBackend:
             raise
         return self.url
 
-    def _step(self, *args: str) -> None:
+    def _step(self, *args: str) -> str:
         name = " ".join(args[:2]) if args[0] == "kiosk" else args[0]
         try:
             done = subprocess.run(  # noqa: S603 (our interpreter, our arguments)
                 self._cmd(*args),
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
+                env=self._env(),
                 text=True,
                 timeout=self.step_timeout_s,
                 check=False,
@@ -119,6 +135,7 @@ class DemoBackend:
                 f"demo back end: `{name}` failed (exit {done.returncode}): "
                 f"{_last_line(done.stderr if done.stderr.strip() else done.stdout)}"
             )
+        return done.stdout
 
     def _wait_healthy(self) -> None:
         health = f"{self.url}{c.API_PREFIX}/health"

@@ -13,7 +13,9 @@ choice button, and these resident-level steps:
   birth date on the date entry, then the primary button;
 - `choose_document`, `choose_finger`: the persona's first document type / enrolled finger;
 - `walk_away`: nobody touches the kiosk: its clock jumps past the idle warning (virtual time);
-- `stop_backend`: the bureau's back end goes away (the demo back end is stopped).
+- `stop_backend`: the bureau's back end goes away (the demo back end is stopped);
+- `hold_up_ecard` / `lower_ecard`: the resident holds their QR e-card (issued by the demo
+  back end) up to the camera, then puts it away.
 """
 
 from __future__ import annotations
@@ -90,6 +92,19 @@ SCENARIOS = {
             _journey("verify", staff_review=["print"]),
             expect="receipt",
             face=(BORDERLINE,),
+            expect_reference=True,
+        ),
+        Scenario(
+            "verify-ecard",
+            "identified by the QR e-card held up to the camera, then verified by face",
+            "due",
+            {
+                **IDENTIFY,
+                "home": ["verify"],
+                "doc_type": ["hold_up_ecard", "scan"],
+                "confirm_name": ["lower_ecard", "yes"],
+            },
+            expect="receipt",
             expect_reference=True,
         ),
         Scenario(

@@ -28,6 +28,8 @@ from kiosk.i18n import DOMAIN, LANGUAGES, LOCALES, po_path  # noqa: E402
 
 MESSAGE_PREFIXES = (
     "doc_",
+    "ecard_",
+    "reader_",
     "error_",
     "identify_",
     "receipt_",
@@ -75,6 +77,7 @@ NOT_KEYS = {
     "face_frames",
     "printer_from_url",
     "device_revoked",
+    "ecard_keys",
 }
 
 

@@ -19,6 +19,7 @@ def backend_settings(tmp_path):
     return BackendSettings(
         db_url=f"sqlite:///{tmp_path / 'backend.sqlite3'}",
         evidence_key_path=str(tmp_path / "evidence-key.pem"),
+        ecard_key_path=str(tmp_path / "ecard-key.pem"),
     )
 
 

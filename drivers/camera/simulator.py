@@ -233,6 +233,12 @@ class SimulatedCamera(Camera):
     def target_fps(self) -> float:
         return self._fps
 
+    def present(self, source: SourceItem | Iterable[SourceItem] | None) -> None:
+        """What stands in front of the camera from its next `open` on (a resident holding
+        up a card, then their face); same forms as the constructor's `source`."""
+        with self._lock:
+            self._source = source
+
     # -- contract ---------------------------------------------------------------------
 
     @property

@@ -112,6 +112,10 @@ class KioskApiClient:
     def evidence_key(self) -> c.EvidenceKey:
         return self._call("GET", "/evidence-key", None, c.EvidenceKey, idempotent=True)
 
+    def ecard_keys(self) -> c.ECardKeys:
+        """The public keys e-cards are signed with (kiosk/api/ecard.py `trusted_keys`)."""
+        return self._call("GET", "/ecard-keys", None, c.ECardKeys, idempotent=True)
+
     def submit_evidence(
         self,
         session_id: str,

@@ -251,6 +251,30 @@ class EvidenceKey(_Model):
     scheme: str
 
 
+# ---------------------------------------------------------------------------- e-card
+
+
+class ECardKey(_Model):
+    """A public key the bureau signs e-cards with (the format: kiosk/api/ecard.py)."""
+
+    key_id: str = Field(
+        pattern=r"^[0-9a-f]{16}$", description="SHA-256 of the raw public key, first 8 bytes, hex"
+    )
+    public_key: str = Field(description="Ed25519, raw 32 bytes, base64")
+    valid_from: dt.datetime = Field(description="Cards issued before this are refused")
+    valid_until: dt.datetime | None = Field(
+        description="Cards issued at or after this are refused (the key was retired; the "
+        "cards it issued before stay valid until they expire); null: the key still issues"
+    )
+
+
+class ECardKeys(_Model):
+    format: str = Field(description="The e-card format these keys sign, e.g. JMEC1")
+    keys: list[ECardKey] = Field(
+        description="Every key whose cards are honoured; a revoked key is not listed"
+    )
+
+
 class Outcome(enum.StrEnum):
     APPROVED = "approved"
     RETRY = "retry"  # same modality, attempts left

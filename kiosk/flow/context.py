@@ -70,6 +70,7 @@ class Context:
     pending_reference: str | None = None  # the receipt's name while the back end is away
     message_key: str | None = None  # the coaching or error line shown on the current screen
     attempt_messages: list[str] = field(default_factory=list)
+    qr_payload: str | None = None  # an e-card read while its keys are being fetched
 
     PERSONAL = (
         "purpose",
@@ -89,6 +90,7 @@ class Context:
         "summary",
         "payments",
         "printed",
+        "qr_payload",
     )
 
     def personal_values(self) -> dict[str, Any]:

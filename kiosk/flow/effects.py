@@ -86,3 +86,11 @@ class ClearPersonalData(Effect):
 @dataclass(frozen=True)
 class ProbeBackend(Effect):
     """Out of service: keep checking and send BackendUp when it answers."""
+
+
+@dataclass(frozen=True)
+class ScanQr(Effect):
+    """Look for a QR code (camera and reader) until one is read or the scan is cancelled
+    (CancelCapture); the answer is QrScanned(request_id) or DeviceFailed."""
+
+    request_id: int

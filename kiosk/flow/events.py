@@ -43,7 +43,11 @@ class BirthDateEntered(Event):
 
 @dataclass(frozen=True)
 class QrScanned(Event):
+    """Text read from a QR code: by the camera while the scan screen is shown (`request_id`
+    of its ScanQr), or by a keyboard-wedge scanner at any time (no request id)."""
+
     payload: str
+    request_id: int | None = None
 
 
 @dataclass(frozen=True)

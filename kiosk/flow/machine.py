@@ -9,12 +9,13 @@ effects to perform; it never blocks and never touches a device, the network or a
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from kiosk.api import contract as c
-from kiosk.api import documents
+from kiosk.api import documents, ecard
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
 from kiosk.flow.clock import Clock
@@ -36,6 +37,7 @@ SCREENS: dict[str, Screen] = {
     "doc_type": Screen(),
     "doc_number": Screen(),
     "birth_date": Screen(),
+    "qr_scan": Screen(),
     "identifying": Screen(busy=True, speaks=False),
     "confirm_name": Screen(),
     "consent": Screen(),
@@ -79,6 +81,15 @@ def _start(purpose: c.Purpose) -> Handler:
 def _choose_language(flow: Flow, e: ev.Tapped) -> None:
     flow.set_language(e.value)
     flow.go("home")
+
+
+def _start_scan(flow: Flow, _e: ev.Tapped) -> None:
+    flow.scan_qr()
+
+
+def _cancel_scan(flow: Flow, _e: ev.Tapped) -> None:
+    flow.stop_scan()
+    flow.go("doc_type")
 
 
 def _choose_document(flow: Flow, e: ev.Tapped) -> None:
@@ -178,7 +189,8 @@ NAV: dict[str, dict[str, Target]] = {
         "language": "language",
     },
     "help": {"call_staff": _call_staff, "back": _help_back},
-    "doc_type": {"choose": _choose_document, "back": "home"},
+    "doc_type": {"choose": _choose_document, "scan": _start_scan, "back": "home"},
+    "qr_scan": {"cancel": _cancel_scan},
     "doc_number": {"back": "doc_type"},
     "birth_date": {"back": "doc_number"},
     "identifying": {},
@@ -211,15 +223,26 @@ NAV: dict[str, dict[str, Target]] = {
 # Buttons on the status bar, present on every screen but attract and out of service.
 GLOBAL = {"status.language", "status.care_mode", "status.volume", "status.help"}
 
+# The e-card keys are fetched again after this long (a key the bureau revoked stops working).
+ECARD_KEYS_MAX_AGE_S = 3600.0
+
 # Failures of the back end itself (not of the request): the kiosk is out of service.
 BACKEND_DOWN = {"network", "timeout", "server", "contract"}
 
 
 class Flow:
     def __init__(
-        self, clock: Clock, settings: FlowSettings | None = None, rng: random.Random | None = None
+        self,
+        clock: Clock,
+        settings: FlowSettings | None = None,
+        rng: random.Random | None = None,
+        wall: Callable[[], float] = time.time,
     ):
         self.clock = clock
+        # Unix time for e-card validity: the API client's server-corrected clock on a kiosk.
+        self.wall = wall
+        self.ecard_keys: dict | None = None  # the bureau's e-card keys: not personal, cached
+        self.ecard_keys_at: float | None = None
         self.settings = settings or FlowSettings()
         self.rng = rng or random.Random()  # noqa: S311 - challenge order, not a secret
         self.state = "attract"
@@ -347,6 +370,35 @@ class Flow:
             fx.CaptureFace(rid, session.session_id, session.server_nonce, self.ctx.challenges)
         )
 
+    def scan_qr(self) -> None:
+        """The e-card scan screen: the camera looks for a QR code (a wedge scanner is read
+        on any identification screen anyway)."""
+        if not self._camera_on:
+            self._emit(fx.StartCamera())
+            self._camera_on = True
+        rid = self._next_request("scan_qr")
+        self.go("qr_scan")
+        self._emit(fx.ScanQr(rid))
+
+    def stop_scan(self) -> None:
+        if self._pending and self._pending[1] == "scan_qr":
+            self._pending = None
+            self._emit(fx.CancelCapture())
+        self._stop_camera()
+
+    def _use_ecard(self, payload: str) -> None:
+        try:
+            claims = ecard.verify(payload, self.ecard_keys or {}, self.wall())
+        except ecard.ECardError as exc:
+            self.scan_qr()  # read another (or the same one, better held)
+            self.show(exc.key)
+            return
+        self.ctx.doc_type = claims.document_type
+        self.ctx.doc_number = claims.document_number
+        self.ctx.date_of_birth = claims.date_of_birth
+        self.call("identify", claims.document_type, claims.document_number, claims.date_of_birth)
+        self.go("identifying")
+
     def capture_finger(self) -> None:
         self._stop_camera()
         rid = self._next_request("capture_finger")
@@ -437,6 +489,25 @@ class Flow:
         self.call("identify", self.ctx.doc_type, self.ctx.doc_number, e.date)
         self.go("identifying")
 
+    def _on_QrScanned(self, e: ev.QrScanned) -> None:
+        if e.request_id is not None:
+            if not self._accept(e.request_id):
+                return
+        elif self.state in ("doc_type", "qr_scan"):
+            self.stop_scan()  # a wedge scanner answered first: the camera may stop looking
+        else:
+            return  # a scan while the resident is elsewhere in the journey: not for now
+        self._stop_camera()
+        fresh = self.ecard_keys_at is not None and (
+            self.clock.now() - self.ecard_keys_at < ECARD_KEYS_MAX_AGE_S
+        )
+        if fresh:
+            self._use_ecard(e.payload)
+            return
+        self.ctx.qr_payload = e.payload
+        self.call("ecard_keys")
+        self.go("identifying")
+
     def _on_Tick(self, _e: ev.Tick) -> None:
         if self.busy or not SCREENS[self.state].idle:
             return
@@ -511,10 +582,16 @@ class Flow:
             "face_capture",
             "finger_capture",
             "printing",
+            "qr_scan",
         ):
             return  # a device we are not using now; maintenance and heartbeat report it
         if self.state == "printing":
             self._printed(False)
+            return
+        if self.state == "qr_scan":  # the keypad still works: no reason to stop the kiosk
+            self.stop_scan()
+            self.go("doc_type")
+            self.show(e.message_key)
             return
         self._out_of_service(e.message_key)
 
@@ -540,6 +617,16 @@ class Flow:
         self.ctx.masked_name_zh = who.masked_name_zh
         self.ctx.masked_name_en = who.masked_name_en
         self.go("confirm_name")
+
+    def _done_ecard_keys(self, answer: c.ECardKeys) -> None:
+        payload, self.ctx.qr_payload = self.ctx.qr_payload, None
+        try:
+            self.ecard_keys = ecard.trusted_keys(answer)
+        except ValueError:
+            self._notice("error_backend")
+            return
+        self.ecard_keys_at = self.clock.now()
+        self._use_ecard(payload or "")
 
     def _done_start_session(self, session: c.SessionInfo) -> None:
         self.ctx.session = session

@@ -45,6 +45,12 @@ class FingerCapturer(Protocol):
     ) -> c.EvidenceRequest: ...
 
 
+class QrScanner(Protocol):
+    def scan(self, cancel: threading.Event) -> str | None:
+        """The text of a QR code, or None when cancelled; DeviceFailure when the camera
+        fails."""
+
+
 class ReceiptPrinter(Protocol):
     def print_document(self, document: dict[str, Any]) -> None: ...
 

@@ -30,6 +30,7 @@ from kiosk.flow.ports import (
     DeviceFailure,
     FaceCapturer,
     FingerCapturer,
+    QrScanner,
     ReceiptPrinter,
     Speaker,
 )
@@ -43,6 +44,7 @@ class Devices:
     finger: FingerCapturer
     printer: ReceiptPrinter
     speaker: Speaker | None = None
+    qr: QrScanner | None = None
 
 
 def _kind(exc: ApiError) -> str:
@@ -133,6 +135,9 @@ class Runner:
         elif isinstance(effect, (fx.CaptureFace, fx.CaptureFinger)):
             self._cancel = threading.Event()
             self.pool.submit(self._capture, effect, self._cancel)
+        elif isinstance(effect, fx.ScanQr):
+            self._cancel = threading.Event()
+            self.pool.submit(self._scan, effect, self._cancel)
         elif isinstance(effect, fx.CancelCapture):
             self._cancel.set()
         elif isinstance(effect, fx.QueueEvidence):
@@ -190,6 +195,20 @@ class Runner:
         finally:
             self.progress = None
         if not cancel.is_set():
+            self.post(done)
+
+    def _scan(self, e: fx.ScanQr, cancel: threading.Event) -> None:
+        try:
+            if self.devices.qr is None:
+                raise DeviceFailure("camera", "reader_failed")
+            text = self.devices.qr.scan(cancel)
+            done = None if text is None else ev.QrScanned(text, e.request_id)
+        except DeviceFailure as exc:
+            done = ev.DeviceFailed(exc.device, exc.message_key, e.request_id)
+        except Exception:
+            log.exception("QR scan crashed")
+            done = ev.DeviceFailed("camera", "reader_failed", e.request_id)
+        if done is not None and not cancel.is_set():
             self.post(done)
 
     def _queue(self, e: fx.QueueEvidence) -> None:

@@ -62,6 +62,7 @@ class FlowApp(App):
         *,
         frame_source: FrameSource | None = None,
         speaker=None,
+        key_sink: Callable[[str], None] | None = None,
         start_runner: bool = True,
         pump_interval: float = 1 / 30,
         tick_interval: float | None = 0.5,
@@ -73,6 +74,7 @@ class FlowApp(App):
         self.flow = runner.flow
         self.frame_source = frame_source
         self.speaker = speaker  # kiosk.ui.speaker.KivySpeaker; its level follows the flow's
+        self.key_sink = key_sink  # a keyboard-wedge scanner's decoder: every key goes there
         self.languages = tuple(self.flow.settings.languages)
         self.language = self.flow.ctx.language
         self.screens: dict = {}
@@ -89,6 +91,8 @@ class FlowApp(App):
         fonts.register()
         Window.clearcolor = theme.BACKGROUND
         Window.bind(size=self._rescale, on_request_close=self._on_request_close)
+        if self.key_sink is not None:
+            Window.bind(on_textinput=self._on_text, on_key_down=self._on_key)
         self._rescale()
         self.manager = ScreenStack(transition=NoTransition())
         for state in SCREENS:
@@ -121,6 +125,16 @@ class FlowApp(App):
     def _on_request_close(self, _window, *args, source=None, **kwargs):
         # Esc (and the keyboard's close shortcuts) must never end the kiosk.
         return source == "keyboard"
+
+    # A wedge scanner types; the kiosk has no text field, so every key goes to its decoder.
+    def _on_text(self, _window, text) -> None:
+        for ch in text:
+            self.key_sink(ch)
+
+    def _on_key(self, _window, key, _scancode, _codepoint, _modifiers):
+        if key in (13, 271):  # Enter, keypad Enter: what a scanner ends a scan with
+            self.key_sink("enter")
+        return False
 
     def on_care_mode(self, *_):
         self._rescale()
@@ -166,7 +180,7 @@ class FlowApp(App):
             self.sync()
         screen = self.screens[self.state]
         screen.update(self.flow, self.runner)
-        if self.frame_source is not None and self.state == "face_capture":
+        if self.frame_source is not None and self.state in ("face_capture", "qr_scan"):
             frame = self.frame_source()
             if frame is not None:
                 screen.show_frame(frame)

@@ -46,7 +46,13 @@ class KioskRunApp(FlowApp):
         settings = container.settings
         speaker = KivySpeaker(volume=settings.volume)
         runner.devices.speaker = speaker
-        super().__init__(runner, frame_source=container.frame_source(), speaker=speaker, **kwargs)
+        super().__init__(
+            runner,
+            frame_source=container.frame_source(),
+            speaker=speaker,
+            key_sink=container.reader.feed if container.reader is not None else None,
+            **kwargs,
+        )
         self.container = container
         self.screenshot = Path(screenshot) if screenshot else None
         self.exit_after = exit_after

@@ -19,6 +19,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 from kiosk.devices.demo_resident import load_personas
 from kiosk.devices.sim_resident import ResidentScript
 from kiosk.scenarios import SCENARIOS, Scenario
@@ -51,6 +53,21 @@ def pick_persona(scenario: Scenario, personas: list[dict]) -> dict:
         ):
             return p
     raise ScenarioError(f"no demo pensioner fits {scenario.name}")
+
+
+def card_scene(payload: str, size: tuple[int, int] = (1280, 720)) -> np.ndarray:
+    """A camera's view of an e-card's QR code held up in front of it (BGR)."""
+    import cv2
+
+    modules = cv2.QRCodeEncoder.create().encode(payload)  # 255 light, 0 dark, with margin
+    side = int(size[1] * 0.55)
+    code = cv2.resize(modules, (side, side), interpolation=cv2.INTER_NEAREST)
+    scene = np.full((size[1], size[0], 3), 96, np.uint8)  # a grey room
+    card = np.full((side + 80, side + 80), 255, np.uint8)
+    card[40 : 40 + side, 40 : 40 + side] = code
+    y, x = (size[1] - card.shape[0]) // 2, (size[0] - card.shape[1]) // 2
+    scene[y : y + card.shape[0], x : x + card.shape[1]] = card[..., None]
+    return scene
 
 
 def run(name: str, settings, *, data_dir: Path | None = None, log=print) -> dict:
@@ -155,6 +172,11 @@ def _run_app(scenario, persona, container, backend, report) -> None:
                 yield lambda st=state: flow.state != st
             elif action == "stop_backend":
                 backend.stop()
+            elif action == "hold_up_ecard":
+                card = card_scene(backend.issue_ecard(persona["key"]))
+                container.simulators["camera"].present(card)
+            elif action == "lower_ecard":
+                container.simulators["camera"].present(None)
             elif action == "choose_document":
                 yield from d.tap(d.find(action="choose", choice=doc["type"]))
             elif action == "choose_finger":

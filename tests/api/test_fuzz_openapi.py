@@ -413,6 +413,8 @@ def live(request, tmp_path_factory):
             db_url=db_url,
             identify_limit_per_kiosk=10**6,
             identify_limit_per_document=10**6,
+            evidence_key_path=str(tmp_path_factory.mktemp("keys") / "evidence-key.pem"),
+            ecard_key_path=str(tmp_path_factory.mktemp("ekeys") / "ecard-key.pem"),
         )
         clock = FakeClock()
         app, server = _start(settings_, clock)

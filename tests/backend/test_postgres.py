@@ -46,7 +46,11 @@ def pg_backend(pg_url, clock, tmp_path):
     from backend.settings import BackendSettings
     from tests.conftest import _start
 
-    settings = BackendSettings(db_url=pg_url, evidence_key_path=str(tmp_path / "ek.pem"))
+    settings = BackendSettings(
+        db_url=pg_url,
+        evidence_key_path=str(tmp_path / "ek.pem"),
+        ecard_key_path=str(tmp_path / "ecard.pem"),
+    )
     app, server = _start(settings, clock)
     yield app, server
     server.stop()

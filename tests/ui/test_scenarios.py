@@ -21,6 +21,7 @@ EXPECTED = {
     "verify-approve": {"final_screen": "receipt", "printed": 1, "reference": True},
     "verify-finger-fallback": {"final_screen": "receipt", "printed": 1, "reference": True},
     "verify-manual-review": {"final_screen": "receipt", "printed": 1, "reference": True},
+    "verify-ecard": {"final_screen": "receipt", "printed": 1, "reference": True},
     "idle-reset": {"final_screen": "attract", "printed": 0, "reference": False},
     "backend-down": {"final_screen": "out_of_service", "printed": 0, "reference": False},
 }
@@ -77,5 +78,7 @@ def test_scenario_ends_on_its_screen(tmp_path, name):
     if name == "idle-reset":
         assert "idle_warning" in screens
         assert report["personal_data_left"] == []
+    if name == "verify-ecard":
+        assert "qr_scan" in screens and "doc_number" not in screens and "birth_date" not in screens
     if name == "backend-down":
         assert "face_capture" not in screens

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from kivy.graphics.texture import Texture
-from kivy.properties import ListProperty, NumericProperty, ObjectProperty
+from kivy.properties import ListProperty, NumericProperty, ObjectProperty, OptionProperty
 from kivy.uix.widget import Widget
 
 from kiosk.ui import theme
@@ -22,6 +22,7 @@ class CameraPreview(Widget):
     progress = NumericProperty(0.0)  # 0..1, drawn round the oval
     picture = ListProperty([0, 0, 0, 0])  # where the frame is drawn: x, y, w, h
     oval = ListProperty([0, 0, 0, 0])
+    guide = OptionProperty("oval", options=("oval", "square"))  # a face, or a QR code
     ground_rgba = theme.CAMERA
     frames_shown = NumericProperty(0)
 
@@ -61,7 +62,10 @@ class CameraPreview(Widget):
         w, h = tw * scale, th * scale
         x, y = self.center_x - w / 2, self.center_y - h / 2
         self.picture = [x, y, w, h]
-        ow, oh = h * 0.46, h * 0.66  # a face at a comfortable distance fills the oval
+        if self.guide == "square":
+            ow = oh = h * 0.6  # a phone's QR code held a hand's length from the camera
+        else:
+            ow, oh = h * 0.46, h * 0.66  # a face at a comfortable distance fills the oval
         self.oval = [self.center_x - ow / 2, self.center_y - oh / 2, ow, oh]
 
 
