@@ -13,9 +13,15 @@ AUDIO = Path(__file__).resolve().parent.parent / "assets" / "audio"
 VOICES = {"zh_Hant_HK": "yue", "zh_Hans_CN": "cmn", "en": "en", "pt_MO": "pt"}
 
 
+# Messages for the technician (maintenance screens, `kiosk doctor`): read, never spoken.
+TECHNICIAN_PREFIXES = ("doctor_",)
+
+
 def is_spoken(key: str) -> bool:
     """Screen prompts and plain message keys are spoken; titles and button labels are not
-    (they are on the screen, and the prompt says the same)."""
+    (they are on the screen, and the prompt says the same), nor technicians' messages."""
+    if key.startswith(TECHNICIAN_PREFIXES):
+        return False
     return key.endswith(".prompt") or "." not in key
 
 

@@ -29,6 +29,7 @@ from kiosk.i18n import DOMAIN, LANGUAGES, LOCALES, po_path  # noqa: E402
 MESSAGE_PREFIXES = (
     "doc_",
     "ecard_",
+    "doctor_",
     "reader_",
     "error_",
     "identify_",
