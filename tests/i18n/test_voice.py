@@ -39,3 +39,23 @@ def test_every_spoken_key_has_audio(lang):
 def test_cantonese_first():
     assert VOICES["zh_Hant_HK"] == "yue"
     assert set(VOICES) == set(LANGUAGES)
+
+
+def test_spoken_texts_have_no_fields_so_nothing_personal_reaches_the_loudspeaker():
+    # Audio is rendered ahead of time from the catalogue; a field ({name}, {amount}) in a
+    # spoken text would be a slot for personal data, so there must be none.
+    from kiosk.i18n import format_fields
+
+    cats = Catalogues()
+    with_fields = {
+        (lang, key)
+        for lang in LANGUAGES
+        for key in _spoken()
+        if format_fields(cats.texts(lang).get(key, ""))
+    }
+    assert with_fields == set()
+
+
+def test_technician_messages_are_not_spoken():
+    assert not is_spoken("doctor_disk_low")
+    assert is_spoken("reader_unreadable")
