@@ -30,7 +30,7 @@ from kiosk.devices.preview import PreviewFeed
 from kiosk.devices.printer_port import PrinterPort
 from kiosk.devices.qr_port import CameraQrScanner, WedgePump
 from kiosk.devices.sim_resident import ResidentScript
-from kiosk.evidence import Sealer, key_from_api
+from kiosk.evidence import Sealer, key_from_api_cached
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
 from kiosk.flow.clock import Clock, MonotonicClock
@@ -154,7 +154,12 @@ class Container:
                 if self.fingerprint is not None
                 else _NoBiometricPipeline("fingerprint")
             )
-        sealer = Sealer(self.settings.kiosk_id, device_key(self.settings), key_from_api(self.api))
+        key_copy = Path(self.settings.data_dir) / "backend-evidence-key.pub"
+        sealer = Sealer(
+            self.settings.kiosk_id,
+            device_key(self.settings),
+            key_from_api_cached(self.api, key_copy),
+        )
         qr = CameraQrScanner(self.preview) if self.preview is not None else None
         runner = Runner(
             flow,
@@ -165,6 +170,9 @@ class Container:
             probe_interval_s=probe_interval_s,
         )
         runner.outbox_drainer = self.drainer
+        # The evidence key now, while the back end answers: a capture made after the line
+        # drops can then still be sealed for the outbox.
+        runner.pool.submit(_prefetch_key, sealer)
         if self.reader is not None:
             pump = WedgePump(self.reader, lambda text: runner.post(ev.QrScanned(text))).start()
             self._closers.append(pump.stop)
@@ -189,6 +197,13 @@ class Container:
                 log.exception("closing failed")
         self._closers.clear()
         self.api.close()
+
+
+def _prefetch_key(sealer: Sealer) -> None:
+    try:
+        sealer.backend_key()
+    except Exception as exc:  # noqa: BLE001 - fetched again at the first capture
+        log.info("evidence key not fetched yet: %s", type(exc).__name__)
 
 
 class _NoPrinter:

@@ -2,7 +2,9 @@
 
 The back end's evidence key comes from the settings when the bureau gives it with the kiosk's
 registration (`backend_evidence_key`), otherwise from the back end itself over the signed,
-TLS-verified API, once, and is then kept for the life of the process.
+TLS-verified API, once, and is then kept for the life of the process. A copy is kept in the
+data folder (a public key: nothing secret), so a kiosk restarted while the line to the bureau
+is down can still seal a resident's capture for its outbox.
 """
 
 from __future__ import annotations
@@ -64,3 +66,29 @@ def key_from_api(client) -> Callable[[], X25519PublicKey]:
 def key_from_setting(text: str) -> Callable[[], X25519PublicKey]:
     key = sealing.load_x25519_public(text)
     return lambda: key
+
+
+def key_from_api_cached(client, path) -> Callable[[], X25519PublicKey]:
+    """The key from the back end when it answers (the copy at `path` is refreshed), else
+    the copy from the last time it did."""
+    from pathlib import Path
+
+    from kiosk.api.errors import ApiError
+
+    copy = Path(path)
+
+    def fetch() -> X25519PublicKey:
+        try:
+            text = client.evidence_key().public_key
+        except ApiError:
+            if not copy.exists():
+                raise
+            return sealing.load_x25519_public(copy.read_text(encoding="ascii"))
+        key = sealing.load_x25519_public(text)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        tmp = copy.with_suffix(".tmp")
+        tmp.write_text(text.strip() + "\n", encoding="ascii")
+        tmp.replace(copy)
+        return key
+
+    return fetch

@@ -14,6 +14,8 @@ choice button, and these resident-level steps:
 - `choose_document`, `choose_finger`: the persona's first document type / enrolled finger;
 - `walk_away`: nobody touches the kiosk: its clock jumps past the idle warning (virtual time);
 - `stop_backend`: the bureau's back end goes away (the demo back end is stopped);
+- `backend_drops_at_capture`: the back end goes away while the resident is at the camera
+  (after the session started, before the evidence is sent): the outbox path;
 - `hold_up_ecard` / `lower_ecard`: the resident holds their QR e-card (issued by the demo
   back end) up to the camera, then puts it away.
 """
@@ -105,6 +107,15 @@ SCENARIOS = {
                 "confirm_name": ["lower_ecard", "yes"],
             },
             expect="receipt",
+            expect_reference=True,
+        ),
+        Scenario(
+            "verify-offline",
+            "the back end goes away during the face capture: the kiosk keeps the sealed "
+            "evidence in its outbox and prints a pending receipt",
+            "due",
+            _journey("verify", consent=["backend_drops_at_capture", "agree"]),
+            expect="pending",
             expect_reference=True,
         ),
         Scenario(

@@ -7,11 +7,14 @@ cd "$(dirname "$0")/.."
 # System packages. Kivy renders offscreen with Mesa's software OpenGL (libgl1, libegl1 and
 # the Mesa drivers); Xvfb is the fallback display for tests that need a real X server;
 # fonts-noto-cjk gives the Hong Kong and Simplified Chinese faces (scripts/fonts.py);
-# espeak-ng speaks the voice prompts (Cantonese, Putonghua, English, Portuguese).
+# espeak-ng speaks the voice prompts (Cantonese, Putonghua, English, Portuguese);
+# Debian's Chromium and its driver run the web consoles' browser tests (Selenium drives that
+# binary: tools that download their own browser cannot here).
 APT_PACKAGES=(
   python3 python3-venv python3-dev
   libgl1 libegl1 libgles2 libgl1-mesa-dri libegl-mesa0 libmtdev1
   xvfb fonts-noto-cjk espeak-ng libusb-1.0-0
+  chromium chromium-driver
 )
 
 missing=()

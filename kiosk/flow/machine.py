@@ -53,6 +53,7 @@ SCREENS: dict[str, Screen] = {
     "appointment": Screen(),
     "printing": Screen(busy=True),
     "receipt": Screen(),
+    "pending": Screen(),  # received by the kiosk, not yet by the bureau (outbox)
     "summary": Screen(),
     "payments": Screen(),
     "notice": Screen(),
@@ -208,6 +209,7 @@ NAV: dict[str, dict[str, Target]] = {
     "appointment": {"print": _print_receipt, "done": _finish},
     "printing": {},
     "receipt": {"done": _finish},
+    "pending": {"done": _finish},
     "summary": {"payments": _show_payments, "print": _print_statement, "done": _finish},
     "payments": {
         "next": _payments_page(+1),
@@ -710,9 +712,11 @@ class Flow:
 
     def _printed(self, ok: bool) -> None:
         self.ctx.printed = ok
+        # A submission waiting in the outbox is received, not decided: its own screen says so.
+        pending = self.ctx.decision is None and self.ctx.pending_reference is not None
+        self.go("pending" if pending else "receipt")
         if not ok:
             self.show("receipt_printer_failed")
-        self.go("receipt")
 
     def _stop_camera(self) -> None:
         if self._camera_on:

@@ -142,6 +142,9 @@ def sample_context(state: str, language: str, settings: FlowSettings, care: bool
         }.get(state, c.Outcome.APPROVED)
         ctx.decision = _decision(outcome)
         ctx.printed = True if state == "receipt" else None
+    if state == "pending":
+        ctx.pending_reference = c.pending_reference("0b8f6d3e-6c1e-4d4a-9a59-2f1f3c8f8a10")
+        ctx.printed = True
     if state in ENQUIRY_STATES:
         ctx.summary = _summary()
     if state == "payments":

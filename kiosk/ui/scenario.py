@@ -39,6 +39,18 @@ class ShiftClock:
         self.offset += seconds
 
 
+class _DropsBackend:
+    """A face port whose capture first takes the back end away (the line to the bureau
+    goes while the resident is at the camera)."""
+
+    def __init__(self, face, backend):
+        self.face, self.backend = face, backend
+
+    def capture(self, *args):
+        self.backend.stop()
+        return self.face.capture(*args)
+
+
 class ScenarioError(RuntimeError):
     pass
 
@@ -172,6 +184,8 @@ def _run_app(scenario, persona, container, backend, report) -> None:
                 yield lambda st=state: flow.state != st
             elif action == "stop_backend":
                 backend.stop()
+            elif action == "backend_drops_at_capture":
+                runner.devices.face = _DropsBackend(runner.devices.face, backend)
             elif action == "hold_up_ecard":
                 card = card_scene(backend.issue_ecard(persona["key"]))
                 container.simulators["camera"].present(card)
@@ -200,6 +214,7 @@ def _run_app(scenario, persona, container, backend, report) -> None:
             decision.reference if decision and decision.reference else flow.ctx.pending_reference
         )
         report["printed"] = getattr(runner.devices.printer, "printed", None)
+        report["outbox_depth"] = container.outbox.depth() if container.outbox else None
         report["personal_data_left"] = (
             sorted(flow.ctx.personal_values()) if flow.state == "attract" else None
         )

@@ -266,7 +266,7 @@ def test_backend_down_at_submission_gives_pending_receipt_then_drains_once(
     k = Kiosk(link, ResidentScript(p["key"]), outbox=box)
     try:
         k.identify(p)
-        k.wait("receipt")
+        k.wait("pending")
         pending = k.flow.ctx.pending_reference
         assert pending and pending.startswith("JP-")
         assert k.printer.documents[-1]["outcome"] == "pending"

@@ -22,6 +22,7 @@ EXPECTED = {
     "verify-finger-fallback": {"final_screen": "receipt", "printed": 1, "reference": True},
     "verify-manual-review": {"final_screen": "receipt", "printed": 1, "reference": True},
     "verify-ecard": {"final_screen": "receipt", "printed": 1, "reference": True},
+    "verify-offline": {"final_screen": "pending", "printed": 1, "reference": True},
     "idle-reset": {"final_screen": "attract", "printed": 0, "reference": False},
     "backend-down": {"final_screen": "out_of_service", "printed": 0, "reference": False},
 }
@@ -62,7 +63,8 @@ def test_scenario_ends_on_its_screen(tmp_path, name):
     assert report["final_screen"] == want["final_screen"]
     assert report["printed"] == want["printed"]
     if want["reference"]:
-        assert re.fullmatch(r"JM\d{6}-[0-9A-Z]{8}", report["reference"]), report["reference"]
+        pattern = r"JM\d{6}-[0-9A-Z]{8}|JP-[0-9A-Z]{10}"  # decided | pending (outbox)
+        assert re.fullmatch(pattern, report["reference"]), report["reference"]
     else:
         assert report["reference"] is None
     steps = report["steps"]
@@ -78,6 +80,8 @@ def test_scenario_ends_on_its_screen(tmp_path, name):
     if name == "idle-reset":
         assert "idle_warning" in screens
         assert report["personal_data_left"] == []
+    if name == "verify-offline":
+        assert report["reference"].startswith("JP-") and report["outbox_depth"] == 1
     if name == "verify-ecard":
         assert "qr_scan" in screens and "doc_number" not in screens and "birth_date" not in screens
     if name == "backend-down":
