@@ -59,9 +59,12 @@ def cmd_run(args) -> int:
     except OSError as exc:
         raise CommandError(f"cannot create the data directory {settings.data_dir}: {exc}") from exc
     key = _device_key(settings)
+    _no_core_dumps()
     # SIGTERM (systemd, a test harness) would end the process without unwinding; as SystemExit
     # it unwinds through Kivy and the demo back end is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    if settings.lockdown:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C on a console ends nothing
     if not args.demo:
         return _run_ui(ct.build(settings), args)
 
@@ -78,6 +81,19 @@ def cmd_run(args) -> int:
             update={"backend_url": backend.url, "devices": "simulated"}
         )
         return _run_ui(ct.build(demo_settings), args, demo=True)
+
+
+def _no_core_dumps() -> None:
+    """A core dump of the kiosk would hold whatever was in memory: camera frames, templates.
+    None are written, whatever the system's setting (and no other process may attach)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_dumpable = 4
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_dumpable, 0, 0, 0, 0)
 
 
 def _run_ui(container, args, demo: bool = False) -> int:

@@ -104,6 +104,11 @@ class KioskSettings(BaseSettings):
         description="Seconds between heartbeats when the back end does not ask for another "
         "interval",
     )
+    lockdown: bool = Field(
+        default=False,
+        description="Kiosk lockdown (true on a kiosk): Ctrl+C, window-close requests and the "
+        "mouse cursor do nothing; an unexpected error shows the out-of-service screen",
+    )
     fullscreen: bool = Field(
         default=False, description="Fill the screen without decorations (true on a kiosk)"
     )

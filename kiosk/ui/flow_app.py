@@ -123,8 +123,12 @@ class FlowApp(App):
         self._clocks.clear()
 
     def _on_request_close(self, _window, *args, source=None, **kwargs):
-        # Esc (and the keyboard's close shortcuts) must never end the kiosk.
-        return source == "keyboard"
+        # Esc (and the keyboard's close shortcuts) must never end the kiosk; a locked-down
+        # kiosk refuses every close request.
+        return source == "keyboard" or not self.on_request_close_allowed()
+
+    def on_request_close_allowed(self) -> bool:
+        return True
 
     # A wedge scanner types; the kiosk has no text field, so every key goes to its decoder.
     def _on_text(self, _window, text) -> None:

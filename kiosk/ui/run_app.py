@@ -8,10 +8,13 @@ bench/ui.py and a technician), and `--screenshot` / `--exit-after` for tests and
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import time
 from pathlib import Path
 
+from kivy.base import ExceptionHandler, ExceptionManager
 from kivy.clock import Clock
 from kivy.core.window import Window
 
@@ -19,6 +22,32 @@ from kiosk.flow import events as ev
 from kiosk.heartbeat import BackendMonitor, BackendStatus
 from kiosk.ui.flow_app import FlowApp
 from kiosk.ui.speaker import KivySpeaker
+
+log = logging.getLogger(__name__)
+
+
+class OutOfServiceOnError(ExceptionHandler):
+    """An unexpected exception in the UI loop is logged and the kiosk shows its
+    out-of-service screen, never a traceback; more than `limit` within `window_s` seconds
+    and the process ends, for systemd to start a fresh one."""
+
+    def __init__(self, app: KioskRunApp, limit: int = 5, window_s: float = 60.0):
+        self.app, self.limit, self.window_s = app, limit, window_s
+        self.times: list[float] = []
+
+    def handle_exception(self, exception):
+        now = time.monotonic()
+        self.times = [t for t in self.times if now - t < self.window_s] + [now]
+        log.error("unexpected error in the kiosk UI", exc_info=exception)
+        if len(self.times) > self.limit:
+            log.critical("%d errors within %g s: exiting for a restart", self.limit, self.window_s)
+            return ExceptionManager.RAISE
+        try:
+            self.app.out_of_service("error_internal")
+        except Exception:
+            log.exception("cannot show the out-of-service screen")
+            return ExceptionManager.RAISE
+        return ExceptionManager.PASS
 
 
 def process_age_s() -> float | None:
@@ -72,6 +101,10 @@ class KioskRunApp(FlowApp):
     def build(self):
         root = super().build()
         Window.bind(on_flip=self._on_flip)
+        if self.container.settings.lockdown:
+            Window.show_cursor = False
+            self._error_handler = OutOfServiceOnError(self)
+            ExceptionManager.add_handler(self._error_handler)
         if self.exit_after is not None:
             Clock.schedule_once(self._deadline, self.exit_after)
         return root
@@ -83,6 +116,16 @@ class KioskRunApp(FlowApp):
     def on_stop(self):
         self.monitor.stop()
         super().on_stop()
+
+    def on_request_close_allowed(self) -> bool:
+        # Locked down, nothing from outside closes the kiosk (Alt+F4, the window manager);
+        # it ends through SIGTERM (systemd) or from maintenance mode.
+        return not self.container.settings.lockdown
+
+    def out_of_service(self, key: str) -> None:
+        self.flow.reset("out_of_service")
+        self.flow.show(key)
+        self.sync()
 
     def execute(self) -> int:
         self.run()

@@ -283,8 +283,70 @@ def journeys(config_path: str, report_path: str) -> int:
     return 0
 
 
+def lockdown(report_path: str) -> int:
+    """A locked-down kiosk (simulated devices, no back end): a close request is refused, the
+    cursor hidden, and an exception in the UI loop shows the out-of-service screen."""
+    import socket
+
+    from kiosk import container as ct
+    from kiosk.config import load_settings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    settings = load_settings(
+        None,
+        lockdown=True,
+        devices="simulated",
+        backend_url=f"http://127.0.0.1:{closed}",
+        heartbeat_interval_s=3600,
+    )
+    configure(1280, 720)
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+
+    from kiosk.ui.run_app import KioskRunApp
+
+    container = ct.build(settings)
+    runner = container.build_runner()
+    app = KioskRunApp(container, runner)
+    report: dict = {}
+
+    def boom(_dt):
+        report["before_error"] = app.flow.state
+        raise RuntimeError("a bug in a screen")
+
+    def look(_dt):
+        report["after_error"] = app.flow.state
+        report["message"] = app.flow.ctx.message_key
+        report["close_refused"] = bool(Window.dispatch("on_request_close"))
+        report["cursor_shown"] = Window.show_cursor
+        app.stop()
+
+    def start(*_):
+        # Wait out the first heartbeat's verdict (back end down: out of service), back to
+        # attract as if it had answered, then break something.
+        app.flow.reset("attract")
+        app.sync()
+        Clock.schedule_once(boom, 0.5)
+        Clock.schedule_once(look, 1.5)
+
+    app.bind(on_start=lambda *_: Clock.schedule_once(start, 1.0))
+    try:
+        app.run()
+    finally:
+        container.close()
+    Path(report_path).write_text(json.dumps(report))
+    return 0
+
+
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
     sys.exit(
-        {"tour-audit": tour_audit, "care-audit": care_audit, "journeys": journeys}[mode](*args)
+        {
+            "tour-audit": tour_audit,
+            "care-audit": care_audit,
+            "journeys": journeys,
+            "lockdown": lockdown,
+        }[mode](*args)
     )
