@@ -18,6 +18,7 @@ from kivy.base import ExceptionHandler, ExceptionManager
 from kivy.clock import Clock
 from kivy.core.window import Window
 
+from kiosk import sdnotify
 from kiosk.flow import events as ev
 from kiosk.heartbeat import BackendMonitor, BackendStatus
 from kiosk.ui.flow_app import FlowApp
@@ -112,6 +113,10 @@ class KioskRunApp(FlowApp):
     def on_start(self):
         super().on_start()
         self.monitor.start()
+        interval = sdnotify.watchdog_interval_s()
+        if interval:
+            # From the UI thread's clock: a UI loop that hangs stops the pings.
+            Clock.schedule_interval(lambda _dt: sdnotify.notify("WATCHDOG=1"), interval)
 
     def on_stop(self):
         self.monitor.stop()
@@ -162,6 +167,7 @@ class KioskRunApp(FlowApp):
             age = process_age_s()
             when = f" {age:.2f} s after start" if age is not None else ""
             print(f"attract screen drawn{when}", flush=True)
+            sdnotify.notify("READY=1")
         if not self._shot_armed or self._shot_done:
             return
         self._shot_done = True
