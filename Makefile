@@ -28,6 +28,7 @@ bench: bootstrap
 	SDL_VIDEODRIVER=offscreen $(PY) bench/face.py --out bench/results/face.json
 	$(PY) bench/finger.py --out bench/results/finger.json
 	$(PY) bench/liveness.py --out bench/results/liveness.json
+	SDL_VIDEODRIVER=offscreen $(PY) bench/ui.py --out bench/results/ui.json
 	$(PY) bench/report.py
 
 openapi: bootstrap

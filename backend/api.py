@@ -28,6 +28,7 @@ from backend.pension import (
 )
 from backend.problems import ApiProblem
 from backend.settings import BackendSettings
+from backend.staff import evidence as case_evidence
 from biometrics import simulated
 from biometrics.compare import face_distance
 from kiosk.api import contract as c
@@ -402,13 +403,45 @@ def _compare(
     return score >= s.finger_match_threshold, False, None, score
 
 
-def _liveness_ok(ev: c.EvidenceRequest) -> bool:
+def _liveness_ok(ev: c.EvidenceRequest, s: BackendSettings | None = None) -> bool:
+    """Every challenge passed by one face; for a live (not simulated) trace also the
+    kiosk's own verdict, the passive attack score within the server's limit, and times
+    that make sense: each challenge prompted after the previous one was answered, answered
+    after its prompt (the action starting in between), by its deadline and inside the
+    capture. The optional fields are checked when present (older kiosks omit them)."""
     if ev.modality is not c.Modality.FACE:
         return True
     lv = ev.liveness
     if lv is None or not lv.challenges:
         return False
-    return lv.faces_seen_max <= 1 and all(ch.passed for ch in lv.challenges)
+    if not (lv.faces_seen_max <= 1 and all(ch.passed for ch in lv.challenges)):
+        return False
+    if lv.simulated and ev.simulated:
+        return True  # a demo kiosk's simulated resident: the rule above is all there is
+    if lv.simulated or lv.passed is False:
+        return False
+    limit = (
+        s.liveness_max_attack_score
+        if s is not None
+        else BackendSettings.model_fields["liveness_max_attack_score"].default
+    )
+    if lv.attack_score is not None and lv.attack_score > limit:
+        return False
+    end = lv.duration_ms
+    previous = 0
+    for ch in lv.challenges:
+        answered = ch.responded_at_ms
+        if answered is None or not previous <= ch.prompted_at_ms <= answered:
+            return False
+        started = ch.started_at_ms
+        if started is not None and not ch.prompted_at_ms <= started <= answered:
+            return False
+        if ch.deadline_ms is not None and answered > ch.deadline_ms:
+            return False
+        if end is not None and answered > end:
+            return False
+        previous = answered
+    return True
 
 
 @router.post(
@@ -463,7 +496,7 @@ def submit_evidence(
         raise ApiProblem(422, ProblemCode.VALIDATION_FAILED, "finger_position required")
 
     matched, borderline, distance, score = _compare(db, sess, body, s)
-    live = _liveness_ok(body)
+    live = _liveness_ok(body, s)
     if body.modality is c.Modality.FACE:
         sess.face_attempts_used += 1
     else:
@@ -484,7 +517,10 @@ def submit_evidence(
 
     reference = None
     if purpose is c.Purpose.CERTIFICATION and state is not c.SessionState.OPEN:
-        pending = c.pending_reference(payload.evidence_id) if deferred == "1" else None
+        # The pending name of the deciding evidence, whether it came from the outbox or live:
+        # a live submission whose answer was lost leaves the resident holding that name
+        # (the kiosk queued it), and the outbox's resend only returns this decision.
+        pending = c.pending_reference(payload.evidence_id)
         reference = _issue_receipt(db, sess, kiosk, state, now, s, pending)
 
     db.add(
@@ -522,6 +558,7 @@ def submit_evidence(
             response=response,
         )
     )
+    case_evidence.record(db, attempt_id, sess.id, body, now)  # what staff review looks at
     audit.append(
         db,
         now,

@@ -11,6 +11,7 @@ from backend.clock import SystemClock
 from backend.db import make_engine, session_factory
 from backend.problems import problem_response
 from backend.settings import BackendSettings
+from backend.staff import web as staff_web
 from kiosk.api import contract as c
 from kiosk.api.contract import ProblemCode
 
@@ -101,6 +102,7 @@ def create_app(settings: BackendSettings | None = None, clock=None) -> FastAPI:
     app.state.evidence_keys = evidence_key.Keyring(settings.evidence_key_path)
     problems.install(app)
     app.include_router(api.router)
+    staff_web.install(app)  # /staff: review and fleet consoles, outside the OpenAPI document
     app.add_middleware(ServerFrame, clock=clock, max_body=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)
     return app

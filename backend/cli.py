@@ -168,6 +168,59 @@ def cmd_enrol(args) -> int:
     return 0
 
 
+def cmd_export_subject(args) -> int:
+    import os
+
+    from sqlalchemy import select
+
+    from backend import audit, subject
+    from backend import models as m
+
+    _s, sessions = _db(args)
+    with sessions() as db:
+        pid = args.pensioner_id
+        if args.document:
+            from kiosk.api import documents
+
+            doc_type, number = args.document
+            try:
+                parsed = documents.parse(doc_type, number)
+            except (documents.DocumentError, ValueError) as exc:
+                raise ValueError(f"--document {doc_type} {number}: not a valid number") from exc
+            doc = db.scalar(
+                select(m.IdentityDocument).where(
+                    m.IdentityDocument.doc_type == parsed.doc_type.value,
+                    m.IdentityDocument.number == parsed.number,
+                )
+            )
+            if doc is None:
+                raise LookupError("no pensioner holds that document")
+            pid = doc.pensioner_id
+        data = subject.export(db, pid, with_biometrics=args.with_biometrics)
+        from backend.clock import SystemClock
+
+        audit.append(
+            db,
+            SystemClock().now(),
+            actor="admin:export-subject",
+            action="subject_exported",
+            subject=f"pensioner:{pid}",
+            detail={"with_biometrics": args.with_biometrics, "tables": sorted(data["tables"])},
+        )
+        db.commit()
+    text = subject.dumps(data)
+    if args.out:
+        # Personal data: readable by the operator alone.
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+        rows = sum(len(v) for v in data["tables"].values())
+        print(f"pensioner {pid}: {rows} rows from {len(data['tables'])} tables to {args.out}")
+    else:
+        print(text)
+    return 0
+
+
 def cmd_settings(_args) -> int:
     from backend.settings import BackendSettings
     from backend.settings_doc import markdown_table
@@ -231,6 +284,60 @@ def cmd_ecard(args) -> int:
     if args.png:
         path = ecard.write_qr_png(text, args.png)
         print(f"QR code written to {path}", file=sys.stderr)
+    return 0
+
+
+def _read_new_password() -> str:
+    """From standard input when it is not a terminal (first line), else asked twice."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def cmd_staff(args) -> int:
+    from backend.clock import SystemClock
+    from backend.staff import accounts
+
+    _s, sessions = _db(args)
+    now = SystemClock().now()
+    with sessions() as db:
+        if args.staff_cmd == "add":
+            user, secret = accounts.create_user(
+                db, now, args.username, args.role, _read_new_password()
+            )
+            print(f"staff user {user.username} added ({user.role})")
+            print("Add this to the user's authenticator app now; it is not shown again:")
+            print(accounts.provisioning_uri(user.username, secret))
+        elif args.staff_cmd == "unlock":
+            accounts.unlock(db, now, args.username)
+            print(f"staff user {args.username} unlocked")
+        else:
+            for u in accounts.list_users(db):
+                locked = "locked" if accounts.is_locked(u, now) else "active"
+                if u.disabled:
+                    locked = "disabled"
+                last = u.last_login_at.isoformat(timespec="seconds") if u.last_login_at else "-"
+                print(f"{u.username}\t{u.role}\t{locked}\t{u.failed_logins}\t{last}")
+    return 0
+
+
+def cmd_retention(args) -> int:
+    from backend.clock import SystemClock
+    from backend.staff import retention
+
+    s, sessions = _db(args)
+    with sessions() as db:
+        report = retention.run(db, SystemClock().now(), s)
+    print(
+        f"evidence purged: {report.evidence_purged} "
+        f"(older than {s.evidence_retention_days} days after the final decision); "
+        f"heartbeats deleted: {report.heartbeats_deleted}"
+    )
     return 0
 
 
@@ -299,6 +406,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("settings", help="print the settings reference").set_defaults(func=cmd_settings)
 
+    sp = sub.add_parser(
+        "export-subject", help="everything held about one pensioner, as JSON (access request)"
+    )
+    who = sp.add_mutually_exclusive_group(required=True)
+    who.add_argument("--pensioner-id", type=int)
+    who.add_argument("--document", nargs=2, metavar=("TYPE", "NUMBER"))
+    sp.add_argument("--out", help="write to this file (mode 0600) instead of stdout")
+    sp.add_argument(
+        "--with-biometrics",
+        action="store_true",
+        help="include photos, fingerprints and templates (base64): for encrypted media only",
+    )
+    sp.set_defaults(func=cmd_export_subject)
+
     sp = sub.add_parser("ecard", help="issue residents' QR e-cards; list or rotate their keys")
     es = sp.add_subparsers(dest="ecard_cmd", required=True)
     r = es.add_parser(
@@ -321,6 +442,31 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_parser("keys", help="list the e-card keys and their validity")
     es.add_parser("rotate", help="retire the current e-card key and add a new one")
     sp.set_defaults(func=cmd_ecard)
+
+    sp = sub.add_parser("staff", help="staff users of the review and fleet consoles")
+    ss = sp.add_subparsers(dest="staff_cmd", required=True)
+    r = ss.add_parser(
+        "add",
+        help="add a staff user; prints the TOTP provisioning URI once",
+        description="Add a staff user. The password is read from standard input (first line) "
+        "when it is not a terminal, else asked for twice. Prints the otpauth:// URI for the "
+        "user's authenticator app once.",
+    )
+    r.add_argument("--username", required=True)
+    r.add_argument("--role", required=True, choices=["reviewer", "technician", "admin"])
+    r = ss.add_parser("unlock", help="clear a staff user's failed sign-ins and lock")
+    r.add_argument("--username", required=True)
+    ss.add_parser("list", help="list staff users: name, role, state, failures, last sign-in")
+    sp.set_defaults(func=cmd_staff)
+
+    sp = sub.add_parser("retention", help="purge evidence and old heartbeats")
+    rs = sp.add_subparsers(dest="retention_cmd", required=True)
+    rs.add_parser(
+        "run",
+        help="purge evidence EVIDENCE_RETENTION_DAYS after the final decision and "
+        "heartbeats older than HEARTBEAT_RETENTION_DAYS",
+    )
+    sp.set_defaults(func=cmd_retention)
     return p
 
 

@@ -299,3 +299,87 @@ class AuditEntry(Base):
     # Unique: two writers racing for the same tail cannot both append (no fork).
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# ---------------------------------------------------------------------------- staff consoles
+
+
+class StaffUser(Base):
+    """A member of the bureau's staff: reviewer, technician or admin (backend/staff)."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(160))  # scrypt, salted per user
+    totp_secret: Mapped[str] = mapped_column(String(64))  # base32 (RFC 6238)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)  # a code is accepted once
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class StaffSession(Base):
+    """A signed-in browser: the cookie holds a random token, the table only its hash."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class CaseEvidence(Base):
+    """What staff review sees of one evidence submission beyond the attempt's numbers: the
+    liveness trace, the capture's quality and, when the evidence carries one, the best frame.
+    Purged (`purged_at`) a configured number of days after the session's final decision."""
+
+    __tablename__ = "case_evidence"
+
+    attempt_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("verification_sessions.id"), index=True)
+    modality: Mapped[str] = mapped_column(String(16))
+    captured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    quality: Mapped[float | None] = mapped_column(Float)
+    liveness: Mapped[dict | None] = mapped_column(JSON)
+    frame_format: Mapped[str | None] = mapped_column(String(16))
+    frame_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReviewDecision(Base):
+    """A reviewer's decision on a case sent to staff; one per receipt."""
+
+    __tablename__ = "review_decisions"
+
+    reference: Mapped[str] = mapped_column(ForeignKey("receipts.reference"), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("verification_sessions.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # approved, rejected, appointment
+    reason_code: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(String(500))
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Notification(Base):
+    """A message to a resident (an SMS), kept like an outbox: recorded with the decision,
+    then handed to the configured notifier. Holds a masked number only."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioners.id"), index=True)
+    reference: Mapped[str | None] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient_masked: Mapped[str | None] = mapped_column(String(32))
+    notifier: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # pending, sent, no_recipient, failed
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

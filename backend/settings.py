@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -71,6 +71,14 @@ class BackendSettings(BaseSettings):
         description="Face distance up to which a non-match is borderline "
         "and goes to manual review rather than a retry",
     )
+    liveness_max_attack_score: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Largest passive presentation-attack score (0..1, reported by a live "
+        "kiosk's liveness check) accepted as live; 0.5 is the score's documented decision "
+        "point (biometrics/face/liveness/pad.py)",
+    )
     finger_match_score: float = Field(
         default=0.5,
         ge=0,
@@ -114,6 +122,71 @@ class BackendSettings(BaseSettings):
     heartbeat_interval_s: int = Field(
         default=30, ge=5, description="Interval the back end asks kiosks to report at"
     )
+    fleet_stale_after_s: int = Field(
+        default=90,
+        ge=10,
+        description="Seconds since a kiosk's last heartbeat after which the fleet page "
+        "shows it stale",
+    )
+    fleet_offline_after_s: int = Field(
+        default=300,
+        ge=20,
+        description="Seconds since a kiosk's last heartbeat after which the fleet page shows "
+        "it offline (more than `FLEET_STALE_AFTER_S`)",
+    )
+    fleet_disk_low_mb: int = Field(
+        default=1024, ge=0, description="Free disk (MB) below which the fleet page alerts"
+    )
+    fleet_outbox_age_s: int = Field(
+        default=3600,
+        ge=60,
+        description="Age of a kiosk's oldest outbox item after which the fleet page alerts",
+    )
+    heartbeat_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days heartbeats are kept (`kiosk-backend retention run` deletes older ones)",
+    )
+    staff_login_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed staff sign-ins (password or one-time code) after which the "
+        "account is locked",
+    )
+    staff_lockout_s: int = Field(
+        default=900, ge=1, description="How long a locked staff account stays locked, in seconds"
+    )
+    staff_session_idle_s: int = Field(
+        default=900, ge=60, description="A staff session ends after this many idle seconds"
+    )
+    staff_session_max_s: int = Field(
+        default=8 * 3600,
+        ge=300,
+        description="A staff session ends this many seconds after sign-in, however busy",
+    )
+    staff_secure_cookie: bool = Field(
+        default=False,
+        description="Mark the staff session cookie Secure even on plain HTTP (when TLS ends "
+        "at a proxy); it is always Secure on HTTPS",
+    )
+    evidence_retention_days: int = Field(
+        default=30,
+        ge=0,
+        description="Days after a session's final decision (machine or reviewer) after which "
+        "its evidence (frames, liveness traces) is purged by `kiosk-backend retention run`",
+    )
+    notifier: str = Field(
+        default="log",
+        description="How residents are told of a review decision: `log` (recorded in the "
+        "notifications table and the log, no gateway) or `module:factory`, a callable taking "
+        "the settings and returning a notifier (backend/staff/notify.py)",
+    )
+
+    @model_validator(mode="after")
+    def _fleet_thresholds_in_order(self):
+        if self.fleet_offline_after_s <= self.fleet_stale_after_s:
+            raise ValueError("fleet_offline_after_s must be more than fleet_stale_after_s")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -60,6 +60,7 @@ def cmd_run(args) -> int:
         raise CommandError(f"cannot create the data directory {settings.data_dir}: {exc}") from exc
     key = _device_key(settings)
     _no_core_dumps()
+    _log_to_file(settings)
     # SIGTERM (systemd, a test harness) would end the process without unwinding; as SystemExit
     # it unwinds through Kivy and the demo back end is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
@@ -246,6 +247,59 @@ def cmd_settings(_args) -> int:
     return 0
 
 
+def _log_to_file(settings) -> None:
+    """The kiosk's own log in its data directory (maintenance mode shows it, redacted)."""
+    from kiosk.maintenance import logs
+
+    try:
+        logs.install(settings.data_dir, settings.log_file_max_kb, settings.log_file_count)
+    except OSError as exc:
+        print(f"kiosk: no log file in {settings.data_dir}: {exc}", file=sys.stderr)
+
+
+def _read_pin_twice() -> tuple[str, str]:
+    """From a terminal: two hidden prompts. Otherwise: the first two lines of stdin (a PIN is
+    never an argument: it would show in the process list and the shell's history)."""
+    import getpass
+
+    if sys.stdin.isatty():
+        return getpass.getpass("New technician PIN: "), getpass.getpass("The same PIN again: ")
+    lines = sys.stdin.read().splitlines()
+    if len(lines) < 2:
+        raise CommandError("give the PIN twice, one per line, on stdin (or run it in a terminal)")
+    return lines[0].strip(), lines[1].strip()
+
+
+def cmd_maintenance_set_pin(args) -> int:
+    from kiosk.maintenance.audit import AUDIT_FILE, AuditLog
+    from kiosk.maintenance.pin import PinError, PinStore
+
+    settings = load_settings(args.config)
+    first, second = _read_pin_twice()
+    if first != second:
+        raise CommandError("the two PINs differ; nothing changed")
+    store = PinStore(settings.data_dir)
+    try:
+        store.set_pin(first)
+    except PinError as exc:
+        raise CommandError(f"{exc}; nothing changed") from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {store.pin_path}: {exc}") from exc
+    AuditLog(settings.data_dir / AUDIT_FILE).append("set pin", "from the command line")
+    print(f"technician PIN set in {store.pin_path} (scrypt hash, mode 0600); lockout cleared")
+    return 0
+
+
+def cmd_maintenance_audit_verify(args) -> int:
+    from kiosk.maintenance.audit import AUDIT_FILE, verify
+
+    settings = load_settings(args.config)
+    path = settings.data_dir / AUDIT_FILE
+    verdict = verify(path)
+    print(f"{path}: {verdict.describe()}")
+    return 0 if verdict.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="kiosk", description=__doc__.splitlines()[0])
     # Subcommands that read settings share this; later ones (scenario, tour, doctor, bio)
@@ -364,6 +418,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("settings", help="print the settings reference (markdown)")
     sp.set_defaults(func=cmd_settings)
+
+    sp = sub.add_parser("maintenance", help="maintenance mode: the technician PIN, the audit log")
+    ms = sp.add_subparsers(dest="maintenance_cmd", required=True, metavar="ACTION")
+    pin = ms.add_parser(
+        "set-pin",
+        parents=[config],
+        help="set the technician PIN (6-12 digits, asked twice; from stdin when not a "
+        "terminal); stored as an scrypt hash in <data_dir>/maintenance-pin",
+    )
+    pin.set_defaults(func=cmd_maintenance_set_pin)
+    audit = ms.add_parser(
+        "audit-verify",
+        parents=[config],
+        help="check the hash chain of <data_dir>/maintenance-audit.jsonl (exit 1 and the "
+        "first broken line when it was altered)",
+    )
+    audit.set_defaults(func=cmd_maintenance_audit_verify)
 
     from kiosk.bio.cli import register as register_bio
 

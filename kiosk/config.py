@@ -104,6 +104,17 @@ class KioskSettings(BaseSettings):
         description="Seconds between heartbeats when the back end does not ask for another "
         "interval",
     )
+    jurisdiction: Literal["HK", "MO"] = Field(
+        default="HK",
+        description="Where the kiosk stands, for the consent notice: Hong Kong (PDPO) or "
+        "Macau (Law 8/2005)",
+    )
+    handset_device: str | None = Field(
+        default=None,
+        description="ALSA device of a handset or headphones (e.g. `plughw:CARD=Headset`): only "
+        "then may the resident's pension summary be read aloud, through it alone; the "
+        "loudspeaker never speaks personal data",
+    )
     lockdown: bool = Field(
         default=False,
         description="Kiosk lockdown (true on a kiosk): Ctrl+C, window-close requests and the "
@@ -128,6 +139,15 @@ class KioskSettings(BaseSettings):
         min_length=1,
         description="The camera for OpenCV: a device index, a /dev/video* path or a stream URL",
     )
+    face_pipeline: Literal["auto", "simulated", "live"] = Field(
+        default="auto",
+        description="The face capture: `live` analyses the camera's frames (quality coaching, "
+        "active liveness, template); `simulated` plays the simulated resident's captures "
+        "(simulated devices only); `auto` is live on hardware and simulated with simulated "
+        "devices. `live` with simulated devices takes the OpenCV camera named by `CAMERA` and "
+        "simulates everything else: a webcam demo (`KIOSK_DEVICES=simulated "
+        "KIOSK_FACE_PIPELINE=live`; enrol the face shown with `kiosk-backend enrol`)",
+    )
     camera_width: int = Field(default=1280, ge=160, le=7680, description="Camera frame width")
     camera_height: int = Field(default=720, ge=120, le=4320, description="Camera frame height")
     camera_fps: float = Field(default=30.0, gt=0, le=120, description="Camera frame rate asked for")
@@ -146,6 +166,36 @@ class KioskSettings(BaseSettings):
     muted: bool = Field(
         default=False,
         description="Start each session with voice guidance off (the resident can turn it on)",
+    )
+    maintenance_max_failures: int = Field(
+        default=5,
+        ge=1,
+        le=20,
+        description="Wrong technician PINs in a row before maintenance mode locks",
+    )
+    maintenance_lockout_s: int = Field(
+        default=900,
+        ge=60,
+        le=86400,
+        description="Seconds maintenance mode stays locked after too many wrong PINs (the "
+        "count survives a restart)",
+    )
+    maintenance_idle_s: int = Field(
+        default=120,
+        ge=30,
+        le=3600,
+        description="Seconds without a touch before maintenance mode closes and the kiosk "
+        "returns to its start screen",
+    )
+    log_file_max_kb: int = Field(
+        default=1024,
+        ge=16,
+        le=102400,
+        description="Size at which `<data_dir>/kiosk.log` is rotated (KiB); maintenance "
+        "mode shows it, redacted",
+    )
+    log_file_count: int = Field(
+        default=5, ge=1, le=50, description="Rotated log files kept beside `kiosk.log`"
     )
 
     @field_validator("backend_url")
@@ -178,6 +228,8 @@ class KioskSettings(BaseSettings):
             self.device_key_path = self.data_dir / "device-key.pem"
         if self.idle_warning_s >= self.idle_reset_s:
             raise ValueError("idle_warning_s must be shorter than idle_reset_s")
+        if self.face_pipeline == "simulated" and self.devices == "hardware":
+            raise ValueError("face_pipeline simulated needs devices simulated")
         return self
 
     @classmethod

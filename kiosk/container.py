@@ -25,6 +25,7 @@ from kiosk.api.client import KioskApiClient
 from kiosk.api.transport import RequestsTransport
 from kiosk.config import KioskSettings
 from kiosk.devices.demo_resident import DemoResident
+from kiosk.devices.face_capture import LiveFaceCapturer
 from kiosk.devices.finger_capture import LiveFingerCapturer
 from kiosk.devices.preview import PreviewFeed
 from kiosk.devices.printer_port import PrinterPort
@@ -36,9 +37,12 @@ from kiosk.flow import events as ev
 from kiosk.flow.clock import Clock, MonotonicClock
 from kiosk.flow.context import FlowSettings
 from kiosk.flow.machine import Flow
+from kiosk.flow.maintenance import MaintenanceSettings, Setup
 from kiosk.flow.ports import DeviceFailure
 from kiosk.flow.runner import Devices, Runner
 from kiosk.heartbeat import heartbeat_report
+from kiosk.maintenance.pin import PinStore
+from kiosk.maintenance.service import MaintenanceService
 from kiosk.outbox import Drainer, Outbox
 
 log = logging.getLogger(__name__)
@@ -65,6 +69,18 @@ def build_api_client(settings: KioskSettings) -> KioskApiClient:
     )
 
 
+def maintenance_setup(settings: KioskSettings) -> Setup:
+    """Maintenance mode's PIN and lockout files in the data directory, and its limits."""
+    return Setup(
+        PinStore(settings.data_dir),
+        MaintenanceSettings(
+            max_failures=settings.maintenance_max_failures,
+            lockout_s=float(settings.maintenance_lockout_s),
+            idle_s=float(settings.maintenance_idle_s),
+        ),
+    )
+
+
 def flow_settings(settings: KioskSettings) -> FlowSettings:
     return FlowSettings(
         kiosk_id=settings.kiosk_id,
@@ -73,6 +89,8 @@ def flow_settings(settings: KioskSettings) -> FlowSettings:
         idle_warning_s=float(settings.idle_warning_s),
         idle_reset_s=float(settings.idle_reset_s),
         default_volume="off" if settings.muted else "normal",
+        jurisdiction=settings.jurisdiction,
+        handset=settings.handset_device is not None,
     )
 
 
@@ -140,7 +158,11 @@ class Container:
         probe_interval_s: float = 5.0,
     ) -> Runner:
         """The flow and its runner on these devices (not started)."""
-        flow = Flow(clock or MonotonicClock(), flow_settings_ or flow_settings(self.settings))
+        flow = Flow(
+            clock or MonotonicClock(),
+            flow_settings_ or flow_settings(self.settings),
+            maintenance=maintenance_setup(self.settings),
+        )
         printer = PrinterPort(self.printer) if self.printer is not None else _NoPrinter()
         if self.settings.devices == "simulated":
             self.resident = DemoResident(
@@ -154,25 +176,41 @@ class Container:
                 if self.fingerprint is not None
                 else _NoBiometricPipeline("fingerprint")
             )
+        if face_is_live(self.settings):
+            # The live pipeline reads the preview's frames: the camera is opened once.
+            face = (
+                LiveFaceCapturer(self.preview)
+                if self.preview is not None
+                else _NoBiometricPipeline("camera")
+            )
         key_copy = Path(self.settings.data_dir) / "backend-evidence-key.pub"
         sealer = Sealer(
             self.settings.kiosk_id,
             device_key(self.settings),
             key_from_api_cached(self.api, key_copy),
+            offset=lambda: self.api.clock_offset.offset,
         )
         qr = CameraQrScanner(self.preview) if self.preview is not None else None
+        handset = None
+        if self.settings.handset_device:
+            from kiosk.devices.handset import HandsetVoice
+
+            handset = HandsetVoice(self.settings.handset_device)
         runner = Runner(
             flow,
             self.api,
-            Devices(face, finger, printer, qr=qr),
+            Devices(face, finger, printer, qr=qr, handset=handset),
             sealer,
             outbox=self.outbox,
             probe_interval_s=probe_interval_s,
         )
         runner.outbox_drainer = self.drainer
+        runner.maintenance = MaintenanceService(self)
         # The evidence key now, while the back end answers: a capture made after the line
         # drops can then still be sealed for the outbox.
         runner.pool.submit(_prefetch_key, sealer)
+        if isinstance(face, LiveFaceCapturer):
+            runner.pool.submit(face.warm)  # the face models load now, not at the first capture
         if self.reader is not None:
             pump = WedgePump(self.reader, lambda text: runner.post(ev.QrScanned(text))).start()
             self._closers.append(pump.stop)
@@ -211,6 +249,13 @@ class _NoPrinter:
         raise DeviceFailure("printer", "printer_offline")
 
 
+def face_is_live(settings: KioskSettings) -> bool:
+    """The live face pipeline (camera, liveness, template) rather than simulated captures."""
+    if settings.face_pipeline == "auto":
+        return settings.devices == "hardware"
+    return settings.face_pipeline == "live"
+
+
 def _simulated_devices(settings: KioskSettings) -> tuple[Camera, Printer]:
     from drivers.camera.simulator import SimulatedCamera
     from drivers.printer.simulator import SimulatedPrinter
@@ -238,16 +283,21 @@ def _hardware_fingerprint(container: Container) -> None:
     container.fingerprint = R30xSensor(container.settings.fingerprint_port)
 
 
-def _hardware_devices(settings: KioskSettings) -> tuple[Camera | None, Printer | None]:
+def _opencv_camera(settings: KioskSettings) -> Camera:
     from drivers.camera.opencv import OpenCvCamera
-    from drivers.printer.escpos_printer import printer_from_url
 
     source: int | str = int(settings.camera) if settings.camera.isdigit() else settings.camera
-    camera = OpenCvCamera(
+    return OpenCvCamera(
         source,
         resolution=(settings.camera_width, settings.camera_height),
         fps=settings.camera_fps,
     )
+
+
+def _hardware_devices(settings: KioskSettings) -> tuple[Camera | None, Printer | None]:
+    from drivers.printer.escpos_printer import printer_from_url
+
+    camera = _opencv_camera(settings)
     try:
         printer = printer_from_url(settings.printer, fonts=receipt_fonts())
     except ValueError as exc:
@@ -273,7 +323,10 @@ def build(settings: KioskSettings, *, with_devices: bool = True) -> Container:
         return container
     if settings.devices == "simulated":
         container.camera, container.printer = _simulated_devices(settings)
-        container.simulators["camera"] = container.camera
+        if face_is_live(settings):
+            container.camera = _opencv_camera(settings)  # a webcam demo: the rest simulated
+        else:
+            container.simulators["camera"] = container.camera
         container.simulators["printer"] = container.printer.sim
         _simulated_fingerprint(container)
     else:

@@ -28,6 +28,7 @@ class Sealer:
         device_key: Ed25519PrivateKey,
         backend_key: Callable[[], X25519PublicKey],
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        offset: Callable[[], float] = lambda: 0.0,
     ):
         self.kiosk_id = kiosk_id
         self._device_key = device_key
@@ -35,6 +36,10 @@ class Sealer:
         self._backend_key: X25519PublicKey | None = None
         self._lock = threading.Lock()
         self._now = now
+        # Seconds to add to this machine's clock to get the back end's (the API client learns
+        # it from X-Server-Time): capture and sealing times are stamped in the back end's
+        # time, so a kiosk whose clock is off still has its evidence accepted.
+        self._offset = offset
 
     def backend_key(self) -> X25519PublicKey:
         with self._lock:
@@ -45,13 +50,16 @@ class Sealer:
     def seal(
         self, capture: c.EvidenceRequest, session_id: str, server_nonce: str
     ) -> c.SealedEvidence:
+        shift = dt.timedelta(seconds=self._offset())
+        if shift:
+            capture = capture.model_copy(update={"captured_at": capture.captured_at + shift})
         payload = sealing.new_payload(
             capture,
             evidence_id=str(uuid.uuid4()),
             kiosk_id=self.kiosk_id,
             session_id=session_id,
             server_nonce=server_nonce,
-            now=self._now(),
+            now=self._now() + shift,
         )
         return sealing.seal(payload, self._device_key, self.backend_key())
 

@@ -14,7 +14,7 @@ VOICES = {"zh_Hant_HK": "yue", "zh_Hans_CN": "cmn", "en": "en", "pt_MO": "pt"}
 
 
 # Messages for the technician (maintenance screens, `kiosk doctor`): read, never spoken.
-TECHNICIAN_PREFIXES = ("doctor_",)
+TECHNICIAN_PREFIXES = ("doctor_", "maint_")
 
 
 def is_spoken(key: str) -> bool:

@@ -79,6 +79,7 @@ NOT_KEYS = {
     "printer_from_url",
     "device_revoked",
     "ecard_keys",
+    "camera_s",
 }
 
 

@@ -190,11 +190,36 @@ class TemplateIn(_Model):
     )
 
 
+LivenessReason = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]
+
+
 class LivenessChallenge(_Model):
+    """One challenge of the active liveness check. Times are milliseconds from the first
+    frame the check analysed. The fields after `passed` came later: optional, so older
+    kiosks and simulated evidence still validate."""
+
     kind: Literal["blink", "turn_left", "turn_right", "open_mouth"]
     prompted_at_ms: SInt = Field(ge=0)
     responded_at_ms: SInt | None = Field(default=None, ge=0)
     passed: SBool
+    reason: LivenessReason | None = Field(
+        default=None,
+        description="Why it failed: challenge_timeout, wrong_action, ended, not_reached ... "
+        "(null when it passed)",
+    )
+    started_at_ms: SInt | None = Field(
+        default=None, ge=0, description="When the answering action started"
+    )
+    deadline_ms: SInt | None = Field(default=None, ge=0, description="The challenge's deadline")
+    measure: str | None = Field(
+        default=None, max_length=100, description="What `value` and `baseline` measure"
+    )
+    value: SFloat | None = Field(
+        default=None, description="The action's measured value (e.g. yaw change, degrees)"
+    )
+    baseline: SFloat | None = Field(
+        default=None, description="The person's own neutral value it was judged against"
+    )
 
 
 class LivenessTrace(_Model):
@@ -202,6 +227,31 @@ class LivenessTrace(_Model):
     same_face_distance: SFloat | None = Field(default=None, ge=0)
     faces_seen_max: SInt = Field(ge=0, le=16)
     simulated: SBool = False
+    # Optional (added with the live face pipeline): the session's verdict, the passive
+    # presentation-attack check and the method, for the server's policy and staff review.
+    passed: SBool | None = Field(
+        default=None, description="The kiosk's verdict on the active challenges"
+    )
+    reason: LivenessReason | None = Field(
+        default=None, description="Why the check failed (null when it passed)"
+    )
+    duration_ms: SInt | None = Field(
+        default=None, ge=0, description="From the first to the last frame the check analysed"
+    )
+    frames: SInt | None = Field(default=None, ge=0, description="Frames the check analysed")
+    attack_score: SFloat | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Passive presentation-attack score, 0..1 (the largest cue score); the "
+        "server's policy holds the limit",
+    )
+    attack_cues: dict[Annotated[str, StringConstraints(max_length=32)], SFloat] | None = Field(
+        default=None, max_length=8, description="Each passive cue's score, 0..1"
+    )
+    method_version: str | None = Field(
+        default=None, max_length=32, description="Version of the liveness method"
+    )
 
 
 class EvidenceRequest(_Model):

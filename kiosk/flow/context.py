@@ -18,6 +18,10 @@ CHALLENGE_PROMPTS = {
 }
 
 
+# The consent screen's notice for each jurisdiction the kiosks stand in: which law protects
+# the resident's data there, and that it goes to Jiangmen (shown and spoken with the prompt).
+CONSENT_NOTICES = {"HK": "consent_hk", "MO": "consent_mo"}
+
 # Voice guidance levels, cycled by the status bar's sound button; the key names the level.
 VOLUME_LEVELS = ("normal", "quiet", "off")
 VOLUME_KEYS = {
@@ -41,6 +45,8 @@ class FlowSettings:
     payments_page_size: int = 6
     attract_cycle_s: float = 6.0  # the attract loop shows each language this long
     default_volume: str = "normal"  # one of VOLUME_LEVELS
+    jurisdiction: str = "HK"  # where the kiosk stands: "HK" or "MO" (the consent notice)
+    handset: bool = False  # a handset or headphones: the summary may be read aloud, there only
 
 
 @dataclass

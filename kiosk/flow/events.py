@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -117,3 +117,43 @@ class BackendDown(Event):
     """The heartbeat found the back end unreachable (a message key says how)."""
 
     message_key: str
+
+
+# ---------------------------------------------------------------------------- maintenance
+# (kiosk/flow/maintenance.py)
+
+
+@dataclass(frozen=True)
+class PinEntered(Event):
+    """The technician confirmed a PIN on the maintenance keypad."""
+
+    pin: str = field(repr=False)
+    touch = True
+
+
+@dataclass(frozen=True)
+class PinChecked(Event):
+    request_id: int
+    ok: bool
+
+
+@dataclass(frozen=True)
+class MaintenanceDone(Event):
+    request_id: int
+    op: str
+    result: Any
+
+
+@dataclass(frozen=True)
+class MaintenanceFailed(Event):
+    request_id: int
+    op: str
+    detail: str  # one line for the technician: an exception's type, never personal data
+
+
+@dataclass(frozen=True)
+class EvidenceQueued(Event):
+    """The outbox's answer to QueueEvidence: `ok` once the evidence is durably stored."""
+
+    request_id: int
+    ok: bool

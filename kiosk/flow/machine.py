@@ -18,8 +18,9 @@ from kiosk.api import contract as c
 from kiosk.api import documents, ecard
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
+from kiosk.flow import maintenance as mt
 from kiosk.flow.clock import Clock
-from kiosk.flow.context import VOLUME_LEVELS, Context, FlowSettings
+from kiosk.flow.context import CONSENT_NOTICES, VOLUME_LEVELS, Context, FlowSettings
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ SCREENS: dict[str, Screen] = {
     "notice": Screen(),
     "idle_warning": Screen(),
     "out_of_service": Screen(idle=False),
+    # The technician's maintenance mode (kiosk/flow/maintenance.py): its own idle timeout.
+    **{state: Screen(idle=False, speaks=False) for state in mt.STATES},
 }
 
 BUSY = frozenset(name for name, s in SCREENS.items() if s.busy)
@@ -82,6 +85,12 @@ def _start(purpose: c.Purpose) -> Handler:
 def _choose_language(flow: Flow, e: ev.Tapped) -> None:
     flow.set_language(e.value)
     flow.go("home")
+
+
+def _listen(flow: Flow, _e: ev.Tapped) -> None:
+    # Personal data goes to the handset or nowhere: never to the loudspeaker.
+    if flow.settings.handset and flow.ctx.summary is not None:
+        flow._emit(fx.SpeakPrivately(flow.ctx.summary, flow.ctx.language))
 
 
 def _start_scan(flow: Flow, _e: ev.Tapped) -> None:
@@ -210,7 +219,12 @@ NAV: dict[str, dict[str, Target]] = {
     "printing": {},
     "receipt": {"done": _finish},
     "pending": {"done": _finish},
-    "summary": {"payments": _show_payments, "print": _print_statement, "done": _finish},
+    "summary": {
+        "payments": _show_payments,
+        "print": _print_statement,
+        "listen": _listen,
+        "done": _finish,
+    },
     "payments": {
         "next": _payments_page(+1),
         "previous": _payments_page(-1),
@@ -220,6 +234,7 @@ NAV: dict[str, dict[str, Target]] = {
     "notice": {"home": _cancel},
     "idle_warning": {"continue": _still_here},
     "out_of_service": {},
+    **mt.NAV,
 }
 
 # Buttons on the status bar, present on every screen but attract and out of service.
@@ -239,6 +254,7 @@ class Flow:
         settings: FlowSettings | None = None,
         rng: random.Random | None = None,
         wall: Callable[[], float] = time.time,
+        maintenance: mt.Setup | None = None,
     ):
         self.clock = clock
         # Unix time for e-card validity: the API client's server-corrected clock on a kiosk.
@@ -259,6 +275,8 @@ class Flow:
         self._pending: tuple[int, str] | None = None
         self._camera_on = False
         self._effects: list[fx.Effect] = []
+        # Maintenance mode; its lockout is kept on the wall clock (it outlives a restart).
+        self.maint = mt.Maintenance(self, maintenance)
 
     # ------------------------------------------------------------------ public
 
@@ -315,6 +333,9 @@ class Flow:
             self._emit(fx.ProbeBackend())
         if SCREENS[state].speaks:
             self._emit(fx.Speak(f"{state}.prompt", self.ctx.language))
+        if state == "consent":
+            notice = CONSENT_NOTICES[self.settings.jurisdiction]
+            self._emit(fx.Speak(notice, self.ctx.language))
 
     def show(self, key: str, **params) -> None:
         self.ctx.message_key = key
@@ -445,6 +466,9 @@ class Flow:
     # ------------------------------------------------------------------ events
 
     def _on_Tapped(self, e: ev.Tapped) -> None:
+        if e.action == mt.ENTRY:  # the technician's long press, from any screen
+            self.maint.enter()
+            return
         if (
             e.action in GLOBAL
             and SCREENS[self.state].idle
@@ -511,6 +535,8 @@ class Flow:
         self.go("identifying")
 
     def _on_Tick(self, _e: ev.Tick) -> None:
+        if self.maint.tick():
+            return
         if self.busy or not SCREENS[self.state].idle:
             return
         elapsed = self._idle_elapsed()
@@ -606,6 +632,18 @@ class Flow:
         if self.state == "out_of_service":
             self.reset("attract")
 
+    def _on_PinEntered(self, e: ev.PinEntered) -> None:
+        self.maint.pin_entered(e.pin)
+
+    def _on_PinChecked(self, e: ev.PinChecked) -> None:
+        self.maint.pin_checked(e)
+
+    def _on_MaintenanceDone(self, e: ev.MaintenanceDone) -> None:
+        self.maint.done(e)
+
+    def _on_MaintenanceFailed(self, e: ev.MaintenanceFailed) -> None:
+        self.maint.failed(e)
+
     def _on_BackendDown(self, e: ev.BackendDown) -> None:
         # Only while nobody is using the kiosk: a resident mid-journey learns it from the
         # journey's own next call, and a heartbeat must not cut a capture or a receipt short.
@@ -685,14 +723,27 @@ class Flow:
         """The back end cannot be reached: the sealed evidence goes to the outbox, the
         resident leaves with a "received, pending" receipt naming it."""
         evidence = self.ctx.evidence
+        rid = self._next_request("queue")
         self._emit(
-            fx.QueueEvidence(self.ctx.session.session_id, evidence, self.ctx.idempotency_key)
+            fx.QueueEvidence(
+                self.ctx.session.session_id, evidence, self.ctx.idempotency_key, request_id=rid
+            )
         )
         self.ctx.pending_reference = c.pending_reference(evidence.evidence_id)
         self.ctx.evidence = None
         self.ctx.idempotency_key = None
         self._stop_camera()
-        self.print_receipt()
+        # The receipt prints once the outbox has the evidence on disk, not before: a resident
+        # is told "received" only of what the kiosk will deliver.
+
+    def _on_EvidenceQueued(self, e: ev.EvidenceQueued) -> None:
+        if not self._accept(e.request_id):
+            return
+        if e.ok:
+            self.print_receipt()
+            return
+        self.ctx.pending_reference = None
+        self._out_of_service("error_device")
 
     def _submit(self, evidence) -> None:
         self.ctx.evidence = evidence

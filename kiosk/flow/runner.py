@@ -45,6 +45,7 @@ class Devices:
     printer: ReceiptPrinter
     speaker: Speaker | None = None
     qr: QrScanner | None = None
+    handset: object | None = None  # kiosk.devices.handset.HandsetVoice, when fitted
 
 
 def _kind(exc: ApiError) -> str:
@@ -78,6 +79,10 @@ class Runner:
         self.sealer = sealer  # kiosk.evidence.Sealer: captures leave the worker sealed
         self.outbox = outbox  # kiosk.outbox.Outbox (and its Drainer as outbox_drainer)
         self.outbox_drainer = None
+        # Maintenance mode's tasks (kiosk/maintenance/service.py), one at a time on their own
+        # worker: two diagnostics never use a device at once.
+        self.maintenance = None
+        self._maint_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-maint")
         self.on_effect = on_effect  # the UI's hook: ShowMessage, ClearPersonalData ...
         self.events: queue.Queue[ev.Event] = queue.Queue()
         self.pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="kiosk-effect")
@@ -120,6 +125,7 @@ class Runner:
         self._stopping.set()
         self._cancel.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self._maint_pool.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------ effects
 
@@ -144,10 +150,18 @@ class Runner:
             self._queue(effect)
         elif isinstance(effect, fx.PrintReceipt):
             self.pool.submit(self._print, effect)
+        elif isinstance(effect, fx.SpeakPrivately) and self.devices.handset is not None:
+            self.pool.submit(self.devices.handset.say_summary, effect.summary, effect.language)
         elif isinstance(effect, fx.Speak) and self.devices.speaker is not None:
             self.pool.submit(self._speak, effect)
         elif isinstance(effect, fx.ProbeBackend) and self._probing.acquire(blocking=False):
             self.pool.submit(self._probe)  # one probe at a time: the lock is its token
+        elif isinstance(effect, fx.CheckPin):
+            self.pool.submit(self._check_pin, effect)
+        elif isinstance(effect, fx.MaintenanceTask):
+            self._maint_pool.submit(self._maintain, effect)
+        elif isinstance(effect, fx.Audit):
+            self._audit(effect)
 
     # ------------------------------------------------------------------ workers
 
@@ -213,11 +227,18 @@ class Runner:
 
     def _queue(self, e: fx.QueueEvidence) -> None:
         # On the owner thread and before the receipt prints: durable before the resident is
-        # told "received". Without an outbox there is nothing to promise: out of service.
+        # told "received". Without an outbox, or with a write that failed (disk full), there
+        # is nothing to promise: the flow goes out of service.
         if self.outbox is None:
-            self.post(ev.DeviceFailed("outbox", "error_device"))
+            self.post(ev.EvidenceQueued(e.request_id, False))
             return
-        self.outbox.put(e.session_id, e.evidence, e.idempotency_key)
+        try:
+            self.outbox.put(e.session_id, e.evidence, e.idempotency_key)
+        except Exception:
+            log.exception("the outbox could not keep the evidence")
+            self.post(ev.EvidenceQueued(e.request_id, False))
+            return
+        self.post(ev.EvidenceQueued(e.request_id, True))
         if self.outbox_drainer is not None:
             self.outbox_drainer.kick()
 
@@ -238,6 +259,38 @@ class Runner:
             self.devices.speaker.say(e.key, e.language)
         except Exception:  # noqa: BLE001 - no voice is no reason to stop the journey
             log.warning("speech failed for %s", e.key)
+
+    def _check_pin(self, e: fx.CheckPin) -> None:
+        from kiosk.maintenance.pin import verify_pin
+
+        try:
+            ok = verify_pin(e.pin, e.stored)
+        except Exception as exc:  # noqa: BLE001 - an unusable hash opens nothing
+            log.error("maintenance PIN check failed: %s", type(exc).__name__)
+            ok = False
+        self.post(ev.PinChecked(e.request_id, ok))
+
+    def _maintain(self, e: fx.MaintenanceTask) -> None:
+        if self.maintenance is None:
+            self.post(ev.MaintenanceFailed(e.request_id, e.op, "no maintenance service"))
+            return
+        try:
+            result = self.maintenance.perform(e.op, **e.kwargs)
+        except Exception as exc:
+            log.exception("maintenance task %s failed", e.op)
+            self.post(ev.MaintenanceFailed(e.request_id, e.op, type(exc).__name__))
+            return
+        self.post(ev.MaintenanceDone(e.request_id, e.op, result))
+
+    def _audit(self, e: fx.Audit) -> None:
+        # On the owner thread, in the order the flow emitted them: the log is a hash chain.
+        log.info("maintenance: %s %s", e.action, e.result)
+        if self.maintenance is None:
+            return
+        try:
+            self.maintenance.audit(e.action, e.result)
+        except OSError as exc:
+            log.error("maintenance audit log not written: %s", exc)
 
     def _probe(self) -> None:
         try:

@@ -27,6 +27,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk import i18n
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
+from kiosk.flow import maintenance as mt
 from kiosk.flow.context import VOLUME_KEYS
 from kiosk.flow.machine import SCREENS
 from kiosk.flow.runner import Runner
@@ -39,13 +40,59 @@ FrameSource = Callable[[], np.ndarray | None]
 
 
 class ScreenStack(ScreenManager):
-    """Every touch anywhere restarts the flow's idle timer (after the widgets had it)."""
+    """Every touch anywhere restarts the flow's idle timer (after the widgets had it). A press
+    held still for `mt.ENTRY_PRESS_S` in the top-left corner of any screen opens maintenance
+    mode (the flow first ends the resident's session)."""
+
+    _hold = None  # (touch uid, clock event) of a press in the corner
 
     def on_touch_down(self, touch):
         handled = super().on_touch_down(touch)
         if not getattr(touch, "is_mouse_scrolling", False):
-            App.get_running_app().touched()
+            app = App.get_running_app()
+            app.touched()
+            if self._in_corner(touch) and not app.flow.maint.active:
+                self._cancel_hold()
+                event = Clock.schedule_once(self._held, mt.ENTRY_PRESS_S)
+                self._hold = (touch.uid, event)
         return handled
+
+    def on_touch_move(self, touch):
+        if self._hold is not None and self._hold[0] == touch.uid and not self._in_corner(touch):
+            self._cancel_hold()
+        return super().on_touch_move(touch)
+
+    def on_touch_up(self, touch):
+        if self._hold is not None and self._hold[0] == touch.uid:
+            self._cancel_hold()
+        return super().on_touch_up(touch)
+
+    def _in_corner(self, touch) -> bool:
+        side = mt.ENTRY_CORNER_PX * App.get_running_app().px
+        return touch.x <= side and touch.y >= Window.height - side
+
+    def _held(self, _dt) -> None:
+        self._hold = None
+        App.get_running_app().tap(mt.ENTRY)
+
+    def _cancel_hold(self) -> None:
+        if self._hold is not None:
+            self._hold[1].cancel()
+            self._hold = None
+
+
+class LazyScreens(dict):
+    """state -> Screen, each built (and added to the manager) when first asked for."""
+
+    def __init__(self, manager, create):
+        super().__init__()
+        self._manager, self._create = manager, create
+
+    def __missing__(self, state: str):
+        screen = self._create(state)
+        self[state] = screen
+        self._manager.add_widget(screen)
+        return screen
 
 
 class FlowApp(App):
@@ -95,10 +142,8 @@ class FlowApp(App):
             Window.bind(on_textinput=self._on_text, on_key_down=self._on_key)
         self._rescale()
         self.manager = ScreenStack(transition=NoTransition())
-        for state in SCREENS:
-            screen = screens.create(state)
-            self.screens[state] = screen
-            self.manager.add_widget(screen)
+        self.screens = LazyScreens(self.manager, screens.create)
+        self.screens[self.flow.state]  # the first screen now; the others once it is drawn
         previous = self.runner.on_effect
 
         def on_effect(effect: fx.Effect) -> None:
@@ -113,6 +158,7 @@ class FlowApp(App):
         if self._start_runner:
             self.runner.start()
         self.sync()
+        self._clocks.append(Clock.schedule_interval(self._build_one, 0))
         self._clocks.append(Clock.schedule_interval(self._pump, self._pump_interval))
         if self._tick_interval:
             self._clocks.append(Clock.schedule_interval(self._tick, self._tick_interval))
@@ -189,6 +235,15 @@ class FlowApp(App):
             if frame is not None:
                 screen.show_frame(frame)
 
+    def _build_one(self, _dt):
+        """Builds one screen not yet built per frame, after the first is on the glass: the
+        kiosk shows its start screen sooner and every screen is ready long before needed."""
+        for state in SCREENS:
+            if state not in self.screens:
+                self.screens[state]
+                return True
+        return False
+
     def _tick(self, _dt) -> None:
         self.post(ev.Tick())
 
@@ -215,6 +270,9 @@ class FlowApp(App):
         if isinstance(effect, fx.ClearPersonalData):
             for screen in self.screens.values():
                 screen.clear()
+        elif isinstance(effect, fx.RestartApp):  # from maintenance mode
+            self.exit_code = effect.exit_code
+            Clock.schedule_once(lambda _dt: self.stop())
 
     @property
     def current_screen(self):

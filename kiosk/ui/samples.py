@@ -13,6 +13,7 @@ import numpy as np
 
 from kiosk.api import contract as c
 from kiosk.flow.context import Context, FlowSettings
+from kiosk.flow import maintenance as mt
 from kiosk.flow.machine import SCREENS
 
 # The fabricated resident. None of it is anyone's data.
@@ -42,7 +43,8 @@ _ORDER = list(SCREENS)
 
 
 def sample_frame(width: int = 640, height: int = 480) -> np.ndarray:
-    """A drawn stand-in for a camera picture: a lit backdrop and an oval head."""
+    """A drawn stand-in for a camera picture: a lit backdrop and an oval head (BGR, as a
+    camera driver gives it)."""
     y, x = np.mgrid[0:height, 0:width]
     frame = np.empty((height, width, 3), np.uint8)
     shade = (90 + 80 * (1 - y / height)).astype(np.uint8)
@@ -55,7 +57,7 @@ def sample_frame(width: int = 640, height: int = 480) -> np.ndarray:
         (y - height * 1.15) / (height * 0.4)
     ) ** 2
     frame[shoulders <= 1] = (50, 70, 110)
-    return frame
+    return np.ascontiguousarray(frame[..., ::-1])  # drawn in RGB above
 
 
 def _session(fingers=(2, 7)) -> c.SessionInfo:
@@ -114,7 +116,82 @@ def _payments(page_size: int) -> c.PaymentPage:
     return c.PaymentPage(items=items[:page_size], page=1, page_size=page_size, total=len(items))
 
 
+# Maintenance mode's screens: every check with a result of the kind kiosk doctor prints.
+SAMPLE_CHECKS = {
+    "camera": ("pass", "camera_ok", "1280x720 at 29.9 fps, face found (11 ms)"),
+    "fingerprint": (
+        "pass",
+        "device_ok",
+        "R30x 256x288 at 500 dpi, 57600 baud; test capture quality 82/100 (912 ms)",
+    ),
+    "printer": ("warn", "printer_paper_near_end", "TM-T20III: paper near end"),
+    "reader": (
+        "pass",
+        "reader_ok",
+        "wedge scanner reader_ok, 14 scans read; QR decoder read a test code in 9 ms",
+    ),
+    "disk": ("pass", "doctor_disk_ok", "51200 MB free of 119800 MB in /var/lib/jiangmen-kiosk"),
+    "outbox": ("warn", "doctor_outbox_stuck", "3 waiting, oldest 2.1 h old"),
+    "backend": (
+        "pass",
+        "doctor_backend_ok",
+        "https://kiosk-api.hrss.jiangmen.example:443 answered in 84 ms (version 0.1.0, "
+        "database ok)",
+    ),
+    "heartbeat": (
+        "pass",
+        "doctor_heartbeat_ok",
+        "accepted for HK-DEMO-01 (signed with the registered key), next in 30 s",
+    ),
+    "tls": ("fail", "doctor_tls_expiring", "expires 2026-12-08 (10 days left)"),
+    "clock": ("warn", "doctor_clock_off", "41.3 s behind the server"),
+}
+SAMPLE_LOG = [
+    ["11-28 10:02:41", "WARNING", "kiosk.flow.runner api identify failed: ApiTimeout timeout"],
+    ["11-28 10:02:13", "INFO", "kiosk.flow.runner maintenance: enter from attract"],
+    [
+        "11-28 09:58:02",
+        "ERROR",
+        "kiosk.outbox outbox entry 12 refused: replayed | document [id], born [date], "
+        "reference [ref]",
+    ],
+    ["11-28 09:41:30", "INFO", "kiosk.heartbeat back end answered: version 0.1.0, database ok"],
+    ["11-28 09:40:55", "WARNING", "kiosk.devices.preview camera preview: DeviceRetry"],
+]
+
+
+def sample_maintenance(state: str, language: str, settings: FlowSettings) -> mt.MaintenanceContext:
+    """Maintenance mode as its screens show it: a fresh context (no resident, no care mode:
+    entering maintenance reset both) and a view with every kind of data filled in."""
+    from kiosk.config import KioskSettings
+    from kiosk.maintenance.views import settings_rows
+
+    ctx = mt.MaintenanceContext(language=language)
+    view = ctx.maint
+    view.attempts_left = 3
+    view.results = {
+        name: {"name": name, "status": status, "message_key": key, "text": text}
+        for name, (status, key, text) in SAMPLE_CHECKS.items()
+    }
+    view.selected = "backend"
+    view.drain = {"available": True, "delivered": 2, "refused": 0, "deferred": 1, "waiting": 1}
+    view.logs, view.logs_page, view.logs_pages = [list(x) for x in SAMPLE_LOG], 1, 4
+    kiosk = KioskSettings.model_construct(kiosk_id=settings.kiosk_id, site=settings.site)
+    view.settings = settings_rows(kiosk)
+    view.identity = {
+        "kiosk_id": settings.kiosk_id,
+        "site": settings.site,
+        "version": "0.1.0",
+        "key_fingerprint": "SHA256:3f9c0be1a4d27e58c61b09f4d2a7e3c5",
+    }
+    if state == "maint_pin":
+        ctx.message_key = "maint_pin.wrong"
+    return ctx
+
+
 def sample_context(state: str, language: str, settings: FlowSettings, care: bool) -> Context:
+    if state in mt.STATES:
+        return sample_maintenance(state, language, settings)
     ctx = Context(language=language, care_mode=care)
     at = _ORDER.index(state)
 

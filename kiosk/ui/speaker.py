@@ -27,17 +27,33 @@ class KivySpeaker:
         self.muted = muted
         self.level = "normal"  # the resident's choice, set by the app from the flow
         self._current = None
+        self._queue: list[tuple[str, str]] = []
 
     def say(self, key: str, language: str) -> None:
-        Clock.schedule_once(lambda _dt: self._play(key, language))
+        Clock.schedule_once(lambda _dt: self._say(key, language))
+
+    def _say(self, key: str, language: str) -> None:
+        # A screen's prompt interrupts whatever was being said; anything else (the consent
+        # notice after its prompt, a coaching line) waits for the sound before it.
+        if key.endswith(".prompt") or self._current is None:
+            self._queue.clear()
+            self._play(key, language)
+        else:
+            self._queue.append((key, language))
+
+    def _next(self, *_):
+        self._current = None
+        if self._queue:
+            self._play(*self._queue.pop(0))
 
     def stop(self) -> None:
         Clock.schedule_once(lambda _dt: self._stop())
 
     def _stop(self) -> None:
         if self._current is not None:
-            self._current.stop()
-            self._current = None
+            sound, self._current = self._current, None
+            sound.unbind(on_stop=self._next)
+            sound.stop()
 
     def _play(self, key: str, language: str) -> None:
         self._stop()  # a new screen's prompt interrupts the last one
@@ -55,5 +71,6 @@ class KivySpeaker:
         if sound is None:
             return
         sound.volume = gain
+        sound.bind(on_stop=self._next)
         sound.play()
         self._current = sound

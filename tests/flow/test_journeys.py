@@ -50,7 +50,12 @@ class Kiosk:
             self.flow,
             client,
             Devices(self.resident.face, self.resident.finger, self.printer),
-            Sealer(client.kiosk_id, client._key, key_from_api(client)),
+            Sealer(
+                client.kiosk_id,
+                client._key,
+                key_from_api(client),
+                offset=lambda: client.clock_offset.offset,
+            ),
             outbox=outbox,
             probe_interval_s=0.05,
         )

@@ -394,6 +394,10 @@ def test_backend_down_during_submission_queues_and_prints_pending():
     effects = fail(flow, effects, kind="network", key="error_network")
     queued = last(effects, fx.QueueEvidence)
     assert queued.session_id == "s-1" and queued.idempotency_key.startswith("ev-")
+    # Nothing is printed until the outbox has it on disk.
+    assert not [e for e in effects if isinstance(e, fx.PrintReceipt)]
+    assert flow.busy
+    effects = flow.handle(ev.EvidenceQueued(queued.request_id, True))
     assert flow.state == "printing"
     doc = last(effects, fx.PrintReceipt).document
     assert doc["outcome"] == "pending"
@@ -459,3 +463,27 @@ def test_heartbeat_failure_takes_only_an_unattended_kiosk_out_of_service():
     busy, _, _ = to_state("doc_number")
     busy.handle(ev.BackendDown("error_network"))
     assert busy.state == "doc_number"  # a resident mid-journey is not cut off by a heartbeat
+
+
+@pytest.mark.parametrize(("jurisdiction", "notice"), [("HK", "consent_hk"), ("MO", "consent_mo")])
+def test_consent_speaks_the_prompt_then_the_notice_of_the_place(jurisdiction, notice):
+    flow, _, _ = to_state("confirm_name", jurisdiction=jurisdiction)
+    effects = flow.handle(ev.Tapped("yes"))
+    assert flow.state == "consent"
+    spoken = [e.key for e in effects if isinstance(e, fx.Speak)]
+    assert spoken == ["consent.prompt", notice]
+
+
+def test_an_outbox_that_cannot_keep_the_evidence_promises_nothing():
+    class Sealed:
+        evidence_id = "0b8f6d3e-6c1e-4d4a-9a59-2f1f3c8f8a10"
+
+    flow, _, effects = to_state("face_capture")
+    effects = capture_done(flow, effects, evidence=Sealed())
+    effects = fail(flow, effects, kind="network", key="error_network")
+    queued = last(effects, fx.QueueEvidence)
+    effects = flow.handle(ev.EvidenceQueued(queued.request_id, False))
+    assert flow.state == "out_of_service"
+    assert flow.ctx.message_key == "error_device"
+    assert not [e for e in effects if isinstance(e, fx.PrintReceipt)]
+    assert flow.ctx.personal_values() == {}

@@ -49,13 +49,14 @@ def test_the_tour_command_writes_every_screen_in_every_language(tours):
 
 
 def test_the_camera_preview_shows_the_frames_it_is_fed(tours):
-    """The tour feeds face_capture a drawn numpy frame (Texture.blit_buffer): its colours
-    are on the screenshot."""
+    """The tour feeds face_capture a drawn numpy frame in the camera's BGR order
+    (Texture.blit_buffer): its colours are on the screenshot, red and blue not swapped."""
     from kiosk.ui.samples import sample_frame
 
     out, _report = tours["cli"]
-    image = cv2.imread(str(out / "en/face_capture.png"))[..., ::-1].astype(int)
+    image = cv2.imread(str(out / "en/face_capture.png")).astype(int)  # BGR too
     skin = sample_frame()[240, 320].astype(int)  # the middle of the drawn head
+    assert skin[2] > skin[0] + 50  # skin: more red than blue, so a swap would show
     assert (abs(image - skin).max(axis=2) <= 8).sum() > 5000
 
 

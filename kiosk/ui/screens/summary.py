@@ -3,6 +3,8 @@ annual verification."""
 
 from __future__ import annotations
 
+from kivy.properties import BooleanProperty
+
 from kiosk import formats
 from kiosk.i18n import N_
 from kiosk.ui.widgets import load_kv
@@ -39,8 +41,11 @@ def summary_rows(summary, language: str) -> list[list[tuple[str, str]]]:
 
 
 class SummaryScreen(KioskScreen):
+    handset = BooleanProperty(False)  # "listen on the handset" only where there is one
+
     def refresh(self, flow, runner) -> None:
         super().refresh(flow, runner)
+        self.handset = flow.settings.handset
         summary = flow.ctx.summary
         rows = summary_rows(summary, flow.ctx.language) if summary is not None else []
         if rows != list(self.ids.table.lines):

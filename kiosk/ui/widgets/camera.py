@@ -28,15 +28,16 @@ class CameraPreview(Widget):
 
     def show_frame(self, frame: np.ndarray) -> None:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"expected an H x W x 3 uint8 RGB frame, got {frame.shape}")
+            raise ValueError(f"expected an H x W x 3 uint8 BGR frame, got {frame.shape}")
         h, w = frame.shape[:2]
         if self.texture is None or tuple(self.texture.size) != (w, h):
-            texture = Texture.create(size=(w, h), colorfmt="rgb", bufferfmt="ubyte")
+            # BGR: the camera drivers' order (OpenCV's), uploaded as it comes.
+            texture = Texture.create(size=(w, h), colorfmt="bgr", bufferfmt="ubyte")
             texture.flip_vertical()  # numpy rows run top down, GL rows bottom up
             texture.flip_horizontal()  # a mirror: the resident moves left, the picture too
             self.texture = texture
         self.texture.blit_buffer(
-            np.ascontiguousarray(frame).tobytes(), colorfmt="rgb", bufferfmt="ubyte"
+            np.ascontiguousarray(frame).tobytes(), colorfmt="bgr", bufferfmt="ubyte"
         )
         self.frames_shown += 1
         self._place()

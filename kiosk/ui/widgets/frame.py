@@ -74,11 +74,11 @@ class BusyScreen(KioskScreen):
 
 
 class StatusBar(BoxLayout):
-    """Language, care mode (larger text) and help: on every screen where the resident may
-    use them (the flow's GLOBAL actions)."""
+    """The languages (each named in itself, which says what they are), care mode (larger
+    text), the voice level and help: on every screen where the resident may use them (the
+    flow's GLOBAL actions)."""
 
     show_help = BooleanProperty(True)
-    show_label = BooleanProperty(True)  # "Language:", dropped when the bar is too full
     ground_rgba = theme.STATUS
 
     def on_kv_post(self, _base_widget):
@@ -101,23 +101,10 @@ class StatusBar(BoxLayout):
             box.add_widget(button)
             button.bind(width=self._fit_languages)
         self._fit_languages()
-        for child in self.children:
-            child.bind(width=self._fit_label)
-        self.ids.language_label.bind(texture_size=self._fit_label)
-        self.bind(width=self._fit_label, padding=self._fit_label, spacing=self._fit_label)
 
     def _fit_languages(self, *_):
         box = self.ids.languages
         box.width = sum(c.width for c in box.children) + box.spacing * max(0, len(box.children) - 1)
-
-    def _fit_label(self, *_):
-        # Larger text (care mode) and long language names can fill the bar; the language
-        # names explain themselves, so their "Language:" label is what gives way.
-        label, spacer = self.ids.language_label, self.ids.spacer
-        others = [c for c in self.children if c is not label and c is not spacer]
-        need = sum(c.width for c in others) + label.texture_size[0]
-        need += self.spacing * len(others) + self.padding[0] + self.padding[2]
-        self.show_label = need <= self.width
 
 
 class FrameBody(BoxLayout):

@@ -1,0 +1,47 @@
+"""What a case keeps of each evidence submission for staff review.
+
+The attempt row (backend/api.py) holds the machine's numbers: distance, score, outcome,
+reason. This adds what a reviewer looks at besides: the liveness trace, the capture's quality
+and the best frame when the evidence carries one. Templates are not kept here: the decision
+has been made with them. Everything here is purged by the retention job
+(backend/staff/retention.py) a configured number of days after the session's final decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from backend.models import CaseEvidence
+from kiosk.api import contract as c
+
+# Picture formats a browser shows as they are; others are not kept as a frame.
+FRAME_FORMATS = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+def record(
+    db: Session,
+    attempt_id: str,
+    session_id: str,
+    capture: c.EvidenceRequest,
+    now: dt.datetime,
+    frame: tuple[str, bytes] | None = None,
+) -> CaseEvidence:
+    """Adds the case evidence of one attempt in the caller's transaction. `frame` is the
+    best frame as (format, bytes) when the evidence carries one (the kiosk contract has no
+    frame field yet: today this stays empty and the case page says so)."""
+    fmt, data = frame if frame and frame[0] in FRAME_FORMATS else (None, None)
+    row = CaseEvidence(
+        attempt_id=attempt_id,
+        session_id=session_id,
+        modality=capture.modality.value,
+        captured_at=capture.captured_at,
+        quality=capture.quality,
+        liveness=capture.liveness.model_dump(mode="json") if capture.liveness else None,
+        frame_format=fmt,
+        frame_data=data,
+        recorded_at=now,
+    )
+    db.add(row)
+    return row
