@@ -538,6 +538,7 @@ def submit_evidence(
         session=_session_info(db, sess, s, now),
         reference=reference,
         decided_at=now,
+        next_certification_due=_next_due(db, sess) if state is c.SessionState.PASSED else None,
     )
     response = decision.model_dump(mode="json")
     db.add(
@@ -693,6 +694,16 @@ def _issue_receipt(
         {"kind": kind.value, "status": status.value},
     )
     return reference
+
+
+def _next_due(db: Session, sess: m.VerificationSession) -> dt.date | None:
+    if c.Purpose(sess.purpose) is not c.Purpose.CERTIFICATION:
+        return None
+    return db.scalar(
+        select(m.CertificationCycle.next_due_on).where(
+            m.CertificationCycle.pensioner_id == sess.pensioner_id
+        )
+    )
 
 
 def _record_certification(

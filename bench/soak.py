@@ -102,8 +102,13 @@ def _progress(line: str) -> None:
 # ---------------------------------------------------------------------------- measuring
 
 
-def process_sample() -> dict:
-    """This process now: RSS (MB), Python's allocated blocks, threads, open descriptors."""
+def process_sample(collect: bool = True) -> dict:
+    """This process now: RSS (MB), Python's allocated blocks, threads, open descriptors;
+    with `collect`, after a full garbage collection (cyclic garbage waiting for the collector
+    is not growth: Kivy's widgets live in reference cycles and a full collection runs
+    rarely in a heap of a million blocks)."""
+    if collect:
+        gc.collect()
     with open("/proc/self/statm", encoding="ascii") as f:
         resident_pages = int(f.read().split()[1])
     try:
@@ -223,14 +228,28 @@ class Trace:
     def start(self) -> None:
         import tracemalloc
 
-        tracemalloc.start(8)
+        self.types_before = self.types()
+        gc.collect()
+        tracemalloc.start(12)
         self.before = tracemalloc.take_snapshot()
+
+    @staticmethod
+    def types() -> Counter:
+        gc.collect()
+        return Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
+
+    def objects(self, n: int = 20) -> dict[str, int]:
+        """The kinds of objects (tracked by the garbage collector) that grew most in number."""
+        grown = self.types()
+        grown.subtract(self.types_before)
+        return {k: v for k, v in grown.most_common(n) if v > 0}
 
     def top(self, n: int = 15) -> list[dict]:
         import tracemalloc
 
         if not tracemalloc.is_tracing():
             return []
+        gc.collect()
         after = tracemalloc.take_snapshot()
         tracemalloc.stop()
         keep = [tracemalloc.Filter(False, tracemalloc.__file__)]
@@ -359,9 +378,7 @@ class Samples:
 
     def add(self, sample: dict) -> None:
         if self.n < len(self._rows):
-            self._rows[self.n] = [
-                -1.0 if sample.get(k) is None else sample[k] for k in self.KEYS
-            ]
+            self._rows[self.n] = [-1.0 if sample.get(k) is None else sample[k] for k in self.KEYS]
             self.n += 1
 
     @property
@@ -429,7 +446,7 @@ class FlowSoak:
     def __init__(self, work: Path, sessions: int, seed: int = 0):
         self.work = work
         self.seed = seed
-        self.rng = random.Random(seed)  # noqa: S311 - which pensioner, not a secret
+        self.rng = random.Random(seed)
         self.captures = Captures(face_capacity=3 * sessions + 8, finger_capacity=sessions + 8)
         self.printer_bytes = self.printer_receipts = 0
         self.pools = _personas()
@@ -481,9 +498,7 @@ class FlowSoak:
         key = Ed25519PrivateKey.generate()
         kiosk_id = "HK-SOAK-01"
         with self.app.state.sessions() as db:
-            register(
-                db, clock.now(), kiosk_id, "Soak", public_key_b64(key.public_key()), demo=True
-            )
+            register(db, clock.now(), kiosk_id, "Soak", public_key_b64(key.public_key()), demo=True)
         self.client = KioskApiClient(self.server.url, kiosk_id, key, read_timeout=20)
         self._closers.append(self.client.close)
         self.link = Link(self.client)
@@ -520,7 +535,7 @@ class FlowSoak:
         for close in reversed(self._closers):
             try:
                 close()
-            except Exception:  # noqa: BLE001 - close the rest whatever one does
+            except Exception:
                 logging.getLogger(__name__).exception("closing failed")
         self._closers.clear()
 
@@ -782,7 +797,7 @@ def run_flow(args, work: Path, deadline: float) -> tuple[dict, Captures]:
                     stopped = f"session {i}: {again}"
                     break
             soak.after_session()
-            samples.add(process_sample())
+            samples.add(process_sample(args.collect))
             if (i + 1) % 100 == 0:
                 _progress(
                     f"flow: {i + 1} sessions, {time.monotonic() - t0:.0f} s, "
@@ -790,6 +805,7 @@ def run_flow(args, work: Path, deadline: float) -> tuple[dict, Captures]:
                 )
         seconds = time.monotonic() - t0
         top = trace.top() if trace is not None else None
+        objects = trace.objects() if trace is not None else None
     finally:
         soak.close()
         root.removeHandler(handler)
@@ -805,6 +821,7 @@ def run_flow(args, work: Path, deadline: float) -> tuple[dict, Captures]:
     result["rss_includes"] = "the kiosk and the in-process back end (an upper bound)"
     if top is not None:
         result["tracemalloc_growth_after_warmup"] = top
+        result["object_growth_after_warmup"] = objects
     result["captures"] = {"face": soak.captures.n_face, "finger": soak.captures.n_finger}
     result["scan"] = {
         "roots": [str(soak.kiosk_dir), str(tmp)],
@@ -842,6 +859,8 @@ def run_ui(args, work: Path, deadline: float) -> tuple[dict, Captures]:
         "face_hold_s": args.face_hold_s,
         "seed": args.seed,
         "scenarios": list(UI_SCENARIOS),
+        "trace": bool(args.trace),
+        "collect": bool(args.collect),
     }
     # The result (with the templates captured) comes back through a pipe, never a file: the
     # after-check looks for those templates on disk.
@@ -925,6 +944,8 @@ def run_ui(args, work: Path, deadline: float) -> tuple[dict, Captures]:
         "preview_frames_per_capture_session",
         "printer_simulator_bytes_per_receipt",
         "session_seconds",
+        "tracemalloc_growth_after_warmup",
+        "object_growth_after_warmup",
     ):
         if key in child:
             result[key] = child[key]
@@ -1064,11 +1085,26 @@ def main(argv=None) -> int:
     ap.add_argument("--flow-sessions", type=int, default=1000)
     ap.add_argument("--ui-sessions", type=int, default=100)
     ap.add_argument("--max-minutes", type=float, default=20.0)
-    ap.add_argument("--face-hold-s", type=float, default=1.0, help="how long each face capture "
-                    "lasts in the UI part (the camera preview is drawn meanwhile)")  # fmt: skip
+    ap.add_argument(
+        "--face-hold-s",
+        type=float,
+        default=1.0,
+        help="how long each face capture lasts in the UI part (the preview is drawn meanwhile)",
+    )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--trace", action="store_true", help="flow part: tracemalloc after the "
-                    "warm-up, the top growth sites in the JSON (a diagnostic; slower)")  # fmt: skip
+    ap.add_argument(
+        "--no-collect",
+        dest="collect",
+        action="store_false",
+        help="sample without a full garbage collection first (RSS then includes garbage "
+        "waiting for the collector)",
+    )
+    ap.add_argument(
+        "--trace",
+        action="store_true",
+        help="tracemalloc and object counts after the warm-up, the top growth sites in the "
+        "JSON (a diagnostic: slower, and its RSS figures are not the soak's)",
+    )
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "soak.json"))
     ap.add_argument("--keep", help="keep the working folder here (default: a temp folder)")
     args = ap.parse_args(argv)
@@ -1103,6 +1139,7 @@ def main(argv=None) -> int:
                 "max_minutes": args.max_minutes,
                 "face_hold_s": args.face_hold_s,
                 "seed": args.seed,
+                "gc_collect_before_sample": args.collect,
                 "warmup": f"first {WARMUP_FRACTION:.0%} of a part's sessions, at least "
                 f"{WARMUP_MIN} (at most half)",
                 "flow_scenarios": list(FLOW_SCENARIOS),

@@ -32,8 +32,16 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.soak import Captures, Recording, Samples, SessionFailed, process_sample
-from kiosk.devices.sim_resident import MATCH, ResidentScript
+from bench.soak import (
+    Captures,
+    Recording,
+    Samples,
+    SessionFailed,
+    Trace,
+    process_sample,
+    warmup_count,
+)
+from kiosk.devices.sim_resident import ResidentScript
 from kiosk.flow.context import CHALLENGE_PROMPTS
 from kiosk.flow.ports import CaptureRetryError
 from kiosk.scenarios import IDENTIFY, SCENARIOS, Scenario
@@ -208,7 +216,11 @@ class Soak:
 
     def play(self, d):
         first = True
+        trace = Trace() if self.config.get("trace") else None
+        warm = warmup_count(self.n)
         for i in range(self.n):
+            if trace is not None and i == warm:
+                trace.start()
             if first:
                 yield from self.wait_for(
                     lambda: self.flow.state == "attract" and self.stable(), 60, "start"
@@ -218,7 +230,7 @@ class Soak:
             last = float(self.seconds[i - 1]) if i else 0.0
             if time.time() + last > self.deadline:
                 self.result["stopped"] = f"time cap reached after {i} sessions"
-                return
+                break
             scenario = self.plan[i % len(self.plan)]
             persona = self.personas[i % len(self.personas)]
             self.scenarios[scenario.name] += 1
@@ -238,10 +250,10 @@ class Soak:
                     yield from self.recover()
                 except SessionFailed as again:
                     self.result["stopped"] = f"session {i}: {again}"
-                    return
+                    break
             self.after_session()
             yield 5  # the attract screen drawn a few times
-            self.samples.add(process_sample())
+            self.samples.add(process_sample(self.config.get("collect", True)))
             self.seconds[i] = time.monotonic() - t0
             if (i + 1) % 10 == 0:
                 print(
@@ -250,6 +262,9 @@ class Soak:
                     file=sys.stderr,
                     flush=True,
                 )
+        if trace is not None and hasattr(trace, "before"):
+            self.result["tracemalloc_growth_after_warmup"] = trace.top()
+            self.result["object_growth_after_warmup"] = trace.objects()
 
     def session(self, d, i: int, scenario: Scenario, persona: dict):
         from kiosk.ui import docentry

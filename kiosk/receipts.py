@@ -17,7 +17,16 @@ from typing import Any
 
 from babel.dates import format_datetime
 
-from drivers.printer.base import Field, Paragraph, ReceiptDocument, Reference, Rule, Space, Title
+from drivers.printer.base import (
+    Field,
+    Paragraph,
+    QrCode,
+    ReceiptDocument,
+    Reference,
+    Rule,
+    Space,
+    Title,
+)
 from kiosk import formats, i18n
 from kiosk.api import contract as c
 from kiosk.i18n import N_
@@ -84,6 +93,13 @@ def _place(document: dict[str, Any], language: str) -> list:
     ]
 
 
+def _next_due(value: str | None, language: str) -> list:
+    if not value:
+        return []
+    day = dt.date.fromisoformat(value)
+    return [Field(_("paper.next_due", language), formats.long_date(day, language))]
+
+
 def receipt(document: dict[str, Any], now: dt.datetime | None = None) -> ReceiptDocument:
     language = document.get("language") or i18n.DEFAULT_LANGUAGE
     outcome = document.get("outcome") or "pending"
@@ -97,8 +113,12 @@ def receipt(document: dict[str, Any], now: dt.datetime | None = None) -> Receipt
         Field(_("paper.time", language), _when(document.get("decided_at"), language, now)),
         *_place(document, language),
         Field(_("paper.result", language), _(OUTCOME_KEYS[outcome], language)),
+        *_next_due(document.get("next_due"), language),
         Rule(),
         Reference(reference, label=_("paper.reference", language)),
+        # The reference as a QR code: staff at a counter (or another kiosk) read it without
+        # typing it; it holds the reference alone, nothing personal.
+        QrCode(reference, caption=_("paper.qr", language)),
         Space(8),
         Paragraph(_("paper.keep", language), size="small"),
     ]

@@ -99,7 +99,7 @@ def test_the_template_search_finds_what_the_probe_would(tmp_path):
     captures.note(Evidence(data_b64=base64.b64encode(finger).decode()))
     assert captures.face == [face] and captures.finger == [finger]
 
-    (tmp_path / "log.txt").write_text("noise " + ", ".join(repr(x) for x in face[40:43]))
+    (tmp_path / "log.txt").write_text("noise " + ", ".join(repr(x) for x in face[32:35]))
     packed = b"".join(struct.pack("<d", x) for x in face[:3])
     (tmp_path / "db.sqlite3").write_bytes(b"SQLite format 3\0" + b"\0" * 300 + packed)
     (tmp_path / "finger.bin").write_bytes(b"\1" * 10 + finger)
@@ -111,7 +111,7 @@ def test_the_template_search_finds_what_the_probe_would(tmp_path):
 
 
 def test_growth_figures():
-    flat = [{"rss_mb": 100.0 + (5.0 if i < 20 else 0.0)} for i in range(200)]
+    flat = [{"rss_mb": 100.0 + (5.0 if i < 19 else 0.0)} for i in range(200)]
     g = soak.growth(flat)
     assert g["warmup_sessions"] == 20
     assert g["growth_mb_after_warmup"] == 0 and g["slope_kb_per_session"] == 0

@@ -9,6 +9,7 @@ has been made with them. Everything here is purged by the retention job
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 from sqlalchemy.orm import Session
@@ -28,9 +29,12 @@ def record(
     now: dt.datetime,
     frame: tuple[str, bytes] | None = None,
 ) -> CaseEvidence:
-    """Adds the case evidence of one attempt in the caller's transaction. `frame` is the
-    best frame as (format, bytes) when the evidence carries one (the kiosk contract has no
-    frame field yet: today this stays empty and the case page says so)."""
+    """Adds the case evidence of one attempt in the caller's transaction. The best frame is
+    the evidence's own JPEG (`best_frame_jpeg_b64`) unless `frame` gives one as (format,
+    bytes); bytes that are not a JPEG are not kept."""
+    if frame is None and capture.best_frame_jpeg_b64:
+        data = base64.b64decode(capture.best_frame_jpeg_b64)
+        frame = ("jpeg", data) if data[:3] == b"\xff\xd8\xff" else None
     fmt, data = frame if frame and frame[0] in FRAME_FORMATS else (None, None)
     row = CaseEvidence(
         attempt_id=attempt_id,

@@ -254,6 +254,10 @@ class LivenessTrace(_Model):
     )
 
 
+# 96 KB of JPEG as base64: a face crop at 480 px, quality 85, is about 25-45 KB.
+BEST_FRAME_MAX_B64 = 131_072
+
+
 class EvidenceRequest(_Model):
     modality: Modality
     captured_at: Timestamp
@@ -265,6 +269,14 @@ class EvidenceRequest(_Model):
     finger_position: SInt | None = Field(default=None, ge=1, le=10)
     quality: SFloat | None = Field(default=None, ge=0, le=1)
     liveness: LivenessTrace | None = None
+    best_frame_jpeg_b64: str | None = Field(
+        default=None,
+        max_length=BEST_FRAME_MAX_B64,
+        pattern=r"^[A-Za-z0-9+/]*={0,2}$",
+        description="The best face frame as a JPEG (the face with a margin, at most 480 px "
+        "wide), for staff review of an undecided case; kept by the back end only until its "
+        "retention job purges it",
+    )
 
 
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -355,6 +367,11 @@ class Decision(_Model):
         description="Receipt reference, when the session produced a record the resident keeps"
     )
     decided_at: dt.datetime
+    next_certification_due: Day | None = Field(
+        default=None,
+        description="When the resident's next verification is due, once this one certified "
+        "them (printed on the receipt)",
+    )
 
 
 # ---------------------------------------------------------------------------- pension

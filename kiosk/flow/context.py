@@ -42,6 +42,12 @@ class FlowSettings:
     care_mode_factor: float = 2.0  # care mode: longer timeouts
     challenges: int = 2
     challenge_kinds: tuple[str, ...] = ("blink", "turn_left", "turn_right", "open_mouth")
+    # At least one head turn: the passive check needs the face seen from two sides to tell
+    # a flat picture from a face (biometrics/face/liveness LivenessConfig.require_turn).
+    require_turn: bool = True
+    # Coaching retries of one capture before the resident is offered a way out (the back end
+    # counts only the attempts that were submitted).
+    max_capture_retries: int = 6
     payments_page_size: int = 6
     attract_cycle_s: float = 6.0  # the attract loop shows each language this long
     default_volume: str = "normal"  # one of VOLUME_LEVELS
@@ -77,6 +83,7 @@ class Context:
     message_key: str | None = None  # the coaching or error line shown on the current screen
     attempt_messages: list[str] = field(default_factory=list)
     qr_payload: str | None = None  # an e-card read while its keys are being fetched
+    capture_retries: int = 0  # coaching retries of the current capture
 
     PERSONAL = (
         "purpose",

@@ -381,9 +381,14 @@ class Flow:
     def capture_face(self) -> None:
         session = self.ctx.session
         kinds = list(self.settings.challenge_kinds)
-        self.ctx.challenges = tuple(
-            self.rng.sample(kinds, k=min(self.settings.challenges, len(kinds)))
-        )
+        turns = [k for k in kinds if k.startswith("turn_")]
+        n = min(self.settings.challenges, len(kinds))
+        while True:
+            drawn = tuple(self.rng.sample(kinds, k=n))
+            if not (self.settings.require_turn and turns) or set(drawn) & set(turns):
+                break
+        self.ctx.challenges = drawn
+        self.ctx.capture_retries = 0
         if not self._camera_on:
             self._emit(fx.StartCamera())
             self._camera_on = True
@@ -423,6 +428,8 @@ class Flow:
         self.go("identifying")
 
     def capture_finger(self) -> None:
+        if self.state != "finger_capture":
+            self.ctx.capture_retries = 0
         self._stop_camera()
         rid = self._next_request("capture_finger")
         self.go("finger_capture")
@@ -443,6 +450,9 @@ class Flow:
             "kiosk_id": self.settings.kiosk_id,
             "site": self.settings.site,
             "decided_at": d.decided_at.isoformat() if d else None,
+            "next_due": (
+                d.next_certification_due.isoformat() if d and d.next_certification_due else None
+            ),
         }
         self._print(doc)
 
@@ -591,6 +601,12 @@ class Flow:
 
     def _on_CaptureRetry(self, e: ev.CaptureRetry) -> None:
         if not self._accept(e.request_id):
+            return
+        self.ctx.capture_retries += 1
+        if self.ctx.capture_retries > self.settings.max_capture_retries:
+            # Coached long enough without a capture worth sending: stop the camera and let
+            # the resident choose (try again later, or the counter).
+            self._notice(e.message_key)
             return
         self.show(e.message_key)
         # Coach and keep capturing: the same challenge sequence, a new capture request.

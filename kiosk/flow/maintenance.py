@@ -37,7 +37,8 @@ runner's maintenance service (kiosk/maintenance/service.py):
     identity()               -> {"kiosk_id", "site", "version", "key_fingerprint"}
 
 `RestartApp(EXIT_RESTART)` asks the UI to stop with that exit code; the kiosk's systemd unit
-restarts the app on it (`RestartForceExitStatus=75`).
+(assets/deploy/jiangmen-kiosk.service, `Restart=always`) starts it again, and the journal
+shows the code, so a restart asked for in maintenance is told apart from a crash.
 """
 
 from __future__ import annotations
@@ -68,8 +69,9 @@ STATES = (
     "maint_identity",
 )
 
-# The exit code of "restart the app": EX_TEMPFAIL. The kiosk's systemd unit restarts on it
-# (`Restart=on-failure` plus `RestartForceExitStatus=75`), whatever its other restart rules.
+# The exit code of "restart the app" (EX_TEMPFAIL: try again). The kiosk's systemd unit
+# restarts the app whatever its exit code (`Restart=always`); a unit that restarts only on
+# failure would need `RestartForceExitStatus=75`.
 EXIT_RESTART = 75
 
 # The diagnostics, one row each: kiosk/doctor.py's checks and the QR reader's.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import os
@@ -53,7 +54,7 @@ def trivial(pin: str) -> bool:
     up or down (123456, 654321, 890123) or a short pattern repeated (123123, 12341234)."""
     if len(set(pin)) < 3:
         return True
-    steps = {(int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:], strict=False)}
+    steps = {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(pin)}
     if steps in ({1}, {9}):
         return True
     for period in range(1, len(pin) // 2 + 1):

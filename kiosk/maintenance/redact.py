@@ -44,7 +44,9 @@ _MONTHS_EN = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
     "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
-_MONTHS_PT = "janeiro|fevereiro|março|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro"
+_MONTHS_PT = (
+    "janeiro|fevereiro|março|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro"
+)
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MONTH = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:1[89]\d{2}|20\d{2})"
@@ -63,7 +65,9 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         "[date]",
     ),
     (
-        re.compile(r"\b(?:" + _MONTHS_EN + r")\.?\s+" + _DAY + r"(?:st|nd|rd|th)?,?\s+" + _YEAR, re.I),
+        re.compile(
+            r"\b(?:" + _MONTHS_EN + r")\.?\s+" + _DAY + r"(?:st|nd|rd|th)?,?\s+" + _YEAR, re.I
+        ),
         "[date]",
     ),
     (
@@ -91,7 +95,12 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     # Any other long run of digits (Macau IDs without brackets, account numbers ...).
     (re.compile(_NOT_WORD + r"\d{7,}" + _END), "[number]"),
     # Names.
-    (re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff*＊○·・]*"), "[name]"),
+    (
+        re.compile(
+            r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff*＊○·・]*"
+        ),
+        "[name]",
+    ),
     (re.compile(r"\b[A-Z][A-Z*]+(?:[ ,]+[A-Z][A-Z*]*\**){1,4}\b\**"), "[name]"),
 ]
 

@@ -13,7 +13,6 @@ SECRET_WORDS = ("secret", "password", "passphrase", "token", "private", "credent
 MAX_VALUE = 48  # characters of a setting's value shown (one table line)
 
 
-
 def settings_rows(settings) -> list[list[str]]:
     """[name, value] for every setting, in declaration order; secrets hidden."""
     rows = []

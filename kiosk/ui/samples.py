@@ -12,8 +12,8 @@ import datetime as dt
 import numpy as np
 
 from kiosk.api import contract as c
-from kiosk.flow.context import Context, FlowSettings
 from kiosk.flow import maintenance as mt
+from kiosk.flow.context import Context, FlowSettings
 from kiosk.flow.machine import SCREENS
 
 # The fabricated resident. None of it is anyone's data.

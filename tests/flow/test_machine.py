@@ -487,3 +487,26 @@ def test_an_outbox_that_cannot_keep_the_evidence_promises_nothing():
     assert flow.ctx.message_key == "error_device"
     assert not [e for e in effects if isinstance(e, fx.PrintReceipt)]
     assert flow.ctx.personal_values() == {}
+
+
+def test_every_challenge_sequence_has_a_head_turn():
+    for seed in range(40):
+        flow, _, _ = to_state("face_capture")
+        flow.rng.seed(seed)
+        flow.capture_face()
+        assert any(k.startswith("turn_") for k in flow.ctx.challenges), flow.ctx.challenges
+        assert len(set(flow.ctx.challenges)) == len(flow.ctx.challenges) == 2
+
+
+def test_coaching_retries_are_limited_then_the_resident_chooses():
+    flow, _, effects = to_state("face_capture", max_capture_retries=3)
+    for i in range(4):
+        capture = last(effects, fx.CaptureFace)
+        effects = flow.handle(ev.CaptureRetry(capture.request_id, "face_too_dark"))
+        if i < 3:
+            assert flow.state == "face_capture" and any(
+                isinstance(e, fx.CaptureFace) for e in effects
+            )
+    assert flow.state == "notice"
+    assert flow.ctx.message_key == "face_too_dark"
+    assert any(isinstance(e, fx.StopCamera) for e in effects)

@@ -185,6 +185,37 @@ def matches(evidence, enrolment, settings=None) -> tuple[bool, float]:
     return result.match, result.distance
 
 
+# -- the feed --------------------------------------------------------------------------------
+
+
+def test_the_feed_hands_every_frame_over_in_lockstep_and_none_when_off():
+    with feed_of(fps=10.0) as feed:
+        taken, after = [], 0
+        for _ in range(5):
+            item = feed.next_frame(after, timeout=5.0)
+            taken.append(item)
+            after = item.seq
+        assert [f.seq for f in taken] == [1, 2, 3, 4, 5]  # none skipped
+        assert np.allclose(np.diff([f.timestamp for f in taken]), 0.1)  # the camera's clock
+        assert taken[-1].image.shape == (480, 640, 3)
+        assert feed.latest() is not None  # the preview's view is unchanged
+        feed.stop()
+        assert feed.next_frame(after, timeout=0.2) is None
+
+
+def test_the_feed_gives_a_slow_reader_the_newest_frame():
+    camera = SimulatedCamera(resolution=(320, 240), fps=60)  # real time
+    feed = PreviewFeed(camera)
+    feed.start()
+    try:
+        first = feed.next_frame(0, timeout=5.0)
+        time.sleep(0.2)
+        later = feed.next_frame(first.seq, timeout=5.0)
+        assert later.seq > first.seq + 1 and later.timestamp > first.timestamp
+    finally:
+        feed.close()
+
+
 # -- genuine clips ---------------------------------------------------------------------------
 
 
@@ -213,6 +244,18 @@ def test_a_genuine_clip_answers_its_challenges_and_matches_her_reference(
         assert ch.measure and ch.value is not None and ch.baseline is not None
         previous = ch.responded_at_ms
     assert api._liveness_ok(evidence, BackendSettings())
+    # The best frame for staff review: a JPEG of her face, small enough for the contract.
+    import base64
+
+    import cv2
+
+    from biometrics.face.detect import FaceDetector, to_gray
+
+    jpeg = base64.b64decode(evidence.best_frame_jpeg_b64)
+    assert jpeg[:3] == b"\xff\xd8\xff" and len(evidence.best_frame_jpeg_b64) <= c.BEST_FRAME_MAX_B64
+    picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert picture.shape[1] <= 480
+    assert FaceDetector(upsample=1).detect(to_gray(picture))
 
     matched, distance = matches(evidence, ayhm_enrolled)
     assert matched, distance

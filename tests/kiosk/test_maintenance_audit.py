@@ -3,6 +3,7 @@ change to a line, a removed or an inserted line is reported at the first broken 
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 
@@ -38,7 +39,7 @@ def test_entries_chain_from_the_genesis(log):
     entries = log.entries()
     assert [e["seq"] for e in entries] == [1, 2, 3, 4, 5]
     assert entries[0]["prev"] == GENESIS
-    assert all(b["prev"] == a["hash"] for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b["prev"] == a["hash"] for a, b in itertools.pairwise(entries))
     assert entries[0]["time"] == "2027-01-15T08:00:00.000Z"
     assert set(entries[0]) == {"seq", "time", "action", "result", "prev", "hash"}
     assert log.verify().ok and log.verify().entries == 5

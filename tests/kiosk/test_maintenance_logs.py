@@ -70,7 +70,7 @@ def test_records_are_redacted_cut_and_keep_their_traceback(tmp_path):
         "2026-11-28 10:00:02,003 WARNING kiosk.test " + "x" * 300 + "\n"
     )
     page = logs.read_page(path, 1, 5)
-    (t3, l3, long), (t2, l2, failed), (t1, l1, identify) = page.lines
+    (_t3, _l3, long), (_t2, l2, failed), (t1, l1, identify) = page.lines
     assert (t1, l1) == ("11-28 10:00:00", "INFO")
     assert "A123456" not in identify and "1946" not in identify and "[id]" in identify
     assert l2 == "ERROR" and "Traceback" in failed and "陳大文" not in failed

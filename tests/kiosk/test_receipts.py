@@ -25,6 +25,7 @@ def _receipt(language="zh_Hant_HK", outcome="approved", reference="JM261128-ABCD
         "kiosk_id": "HK-TST-01",
         "site": "Tsim Sha Tsui",
         "decided_at": DECIDED,
+        "next_due": "2027-11-28" if outcome == "approved" else None,
     }
 
 
@@ -69,6 +70,17 @@ def test_receipt_is_translated_and_carries_the_reference(language, outcome):
     assert i18n.text("paper.bureau", language) == doc.blocks[0].text
     # No key leaked untranslated onto paper.
     assert not [t for t in texts if t.startswith(("paper.", "summary."))]
+
+
+def test_an_approved_receipt_has_the_next_due_date_and_the_reference_as_a_qr_code():
+    from drivers.printer.base import QrCode
+
+    doc = receipts.build(_receipt("en"))
+    assert "28 November 2027" in _texts(doc)
+    [qr] = [b for b in doc.blocks if isinstance(b, QrCode)]
+    assert qr.payload == "JM261128-ABCDEFGH"  # the reference alone: nothing personal
+    pending = receipts.build(_receipt("en", "pending"))
+    assert i18n.text("paper.next_due", "en") not in _texts(pending)
 
 
 def test_receipt_time_is_hong_kong_time():

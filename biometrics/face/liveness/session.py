@@ -427,7 +427,7 @@ class LivenessSession:
         if self.state == "settle":
             if not (o.face and o.faces == 1):
                 self._settle_from, self._candidates = None, []
-                if o.t - (self.t0 or o.t) > c.settle_timeout_s:
+                if o.t - (o.t if self.t0 is None else self.t0) > c.settle_timeout_s:
                     self._fail(R_NO_FACE)
                 return
             if self._settle_from is None:
@@ -448,7 +448,7 @@ class LivenessSession:
                 self._check_new_track = False
                 self._snapshot_baselines()
                 self._prompt(o.t)
-            elif o.t - (self.t0 or o.t) > c.settle_timeout_s:
+            elif o.t - (o.t if self.t0 is None else self.t0) > c.settle_timeout_s:
                 self._fail(R_NO_FACE)
             return
         if self.state == "gap":

@@ -102,7 +102,7 @@ class MaintDiagnosticsScreen(KioskScreen):
         frame = service.preview_frame()
         if frame is not None and frame is not self._last_frame:
             self._last_frame = frame
-            self.ids.preview.show_frame(frame[..., ::-1])  # BGR -> RGB
+            self.ids.preview.show_frame(frame)  # BGR, as the camera reads it
             self.show_preview = True
 
     _last_frame = None

@@ -27,7 +27,9 @@ class PinPad(GridLayout):
     def on_kv_post(self, _base_widget):
         for ch in "123456789":
             self.add_widget(self._key(ch))
-        self.add_widget(KeyButton(key=N_("maint_pin.clear"), tid="key.clear", on_release=self.clear))
+        self.add_widget(
+            KeyButton(key=N_("maint_pin.clear"), tid="key.clear", on_release=self.clear)
+        )
         self.add_widget(self._key("0"))
         self.add_widget(
             KeyButton(key=N_("maint_pin.delete"), tid="key.delete", on_release=self.delete)

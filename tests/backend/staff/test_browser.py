@@ -20,7 +20,6 @@ from tests.backend.staff.conftest import (
     PASSWORD,
     add_staff,
     audit_actions,
-    borderline_case,
     code_for,
     heartbeat,
 )
@@ -101,9 +100,31 @@ def sign_in(driver, base: str, username: str, password: str, code: str) -> None:
     click_and_wait(driver, "#sign-in")
 
 
+def _borderline_through_the_kiosk(client, personas) -> str:
+    """The resident's side, as the kiosk's flow runs it (headless, simulated devices, the
+    real back end over HTTP): a borderline face ends on "sent for staff review" and its
+    receipt prints."""
+    from kiosk.devices.sim_resident import BORDERLINE, ResidentScript
+    from kiosk.flow import events as ev
+    from tests.conftest import persona
+    from tests.flow.test_journeys import Kiosk
+
+    p = persona(personas, certification="due", face=True)
+    k = Kiosk(client, ResidentScript(p["key"], face=[BORDERLINE]))
+    try:
+        k.identify(p)
+        k.wait("staff_review")
+        reference = k.flow.ctx.decision.reference
+        k.do(ev.Tapped("print"), until="receipt")
+        assert k.printer.documents[-1]["outcome"] == "manual_review"
+    finally:
+        k.close()
+    return reference
+
+
 def test_reviewer_approves_a_borderline_case(page, backend, clock, client, personas):
     app, server = backend
-    reference = borderline_case(client, personas)
+    reference = _borderline_through_the_kiosk(client, personas)
     rita = add_staff(app, clock, "rita", "reviewer")
     page.get(server.url + "/staff/login")
     shot(page, "01-login")
