@@ -5,7 +5,7 @@ PY := .venv/bin/python
 export KIVY_NO_ARGS := 1
 export KIVY_LOG_MODE := PYTHON
 
-.PHONY: bootstrap demo test lint fuzz bench openapi clean
+.PHONY: bootstrap demo test lint fuzz bench soak openapi clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -29,6 +29,10 @@ bench: bootstrap
 	$(PY) bench/finger.py --out bench/results/finger.json
 	$(PY) bench/liveness.py --out bench/results/liveness.json
 	SDL_VIDEODRIVER=offscreen $(PY) bench/ui.py --out bench/results/ui.json
+	$(PY) bench/report.py
+
+soak: bootstrap
+	SDL_VIDEODRIVER=offscreen $(PY) -m bench.soak --out bench/results/soak.json
 	$(PY) bench/report.py
 
 openapi: bootstrap

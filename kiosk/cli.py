@@ -249,8 +249,10 @@ def cmd_settings(_args) -> int:
 
 def _log_to_file(settings) -> None:
     """The kiosk's own log in its data directory (maintenance mode shows it, redacted)."""
+    from kiosk.heartbeat import RECENT_ERRORS
     from kiosk.maintenance import logs
 
+    logging.getLogger().addHandler(RECENT_ERRORS)  # the heartbeat's last_errors
     try:
         logs.install(settings.data_dir, settings.log_file_max_kb, settings.log_file_count)
     except OSError as exc:

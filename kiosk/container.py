@@ -40,7 +40,7 @@ from kiosk.flow.machine import Flow
 from kiosk.flow.maintenance import MaintenanceSettings, Setup
 from kiosk.flow.ports import DeviceFailure
 from kiosk.flow.runner import Devices, Runner
-from kiosk.heartbeat import heartbeat_report
+from kiosk.heartbeat import RECENT_ERRORS, heartbeat_report
 from kiosk.maintenance.pin import PinStore
 from kiosk.maintenance.service import MaintenanceService
 from kiosk.outbox import Drainer, Outbox
@@ -147,7 +147,12 @@ class Container:
         return reports
 
     def heartbeat_report(self) -> c.HeartbeatRequest:
-        return heartbeat_report(self.settings.data_dir, self.device_reports(), self.outbox)
+        return heartbeat_report(
+            self.settings.data_dir,
+            self.device_reports(),
+            self.outbox,
+            last_errors=RECENT_ERRORS.recent(),
+        )
 
     def build_runner(
         self,

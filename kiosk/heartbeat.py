@@ -6,6 +6,7 @@ own thread; `kiosk doctor` can call `check_backend` directly.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import logging
 import shutil
@@ -43,10 +44,36 @@ class BackendStatus:
         return f"{head}; heartbeat refused: {self.detail} ({self.error_key})"
 
 
+class RecentErrors(logging.Handler):
+    """The kiosk's last few warnings and errors, redacted, for the heartbeat's `last_errors`
+    (what the fleet page shows a technician before they travel)."""
+
+    def __init__(self, keep: int = 10):
+        super().__init__(level=logging.WARNING)
+        self.lines: collections.deque[str] = collections.deque(maxlen=keep)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from kiosk.maintenance.redact import redact
+
+            when = dt.datetime.fromtimestamp(record.created, dt.UTC).strftime("%H:%M:%S")
+            text = redact(f"{when} {record.levelname} {record.name}: {record.getMessage()}")
+            self.lines.append(text[:200])
+        except Exception:  # noqa: BLE001 - a log handler must never raise
+            self.handleError(record)
+
+    def recent(self) -> list[str]:
+        return list(self.lines)
+
+
+RECENT_ERRORS = RecentErrors()
+
+
 def heartbeat_report(
     data_dir: Path,
     devices: dict[str, c.DeviceReport] | None = None,
     outbox=None,
+    last_errors: list[str] | None = None,
 ) -> c.HeartbeatRequest:
     """What the kiosk tells the back end each beat: versions, device states, the outbox's
     depth and age, free disk. `outbox` is a kiosk.outbox.Outbox (or None: nothing queued)."""
@@ -57,6 +84,7 @@ def heartbeat_report(
         outbox_depth=outbox.depth() if outbox is not None else 0,
         outbox_oldest_at=dt.datetime.fromtimestamp(oldest, dt.UTC) if oldest else None,
         free_disk_mb=shutil.disk_usage(_existing(data_dir)).free // 2**20,
+        last_errors=list(last_errors or [])[-10:],
     )
 
 

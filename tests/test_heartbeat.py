@@ -52,3 +52,34 @@ def test_monitor_reports_from_its_own_thread_and_stops(client, tmp_path):
         monitor.stop()
     assert status.accepted
     assert not monitor._thread.is_alive()
+
+
+def test_the_last_errors_reach_the_heartbeat_redacted(tmp_path):
+    import logging
+
+    from kiosk.heartbeat import RecentErrors
+
+    recent = RecentErrors(keep=3)
+    log = logging.getLogger("kiosk.test.recent")
+    log.addHandler(recent)
+    try:
+        log.info("fine")  # below WARNING: not an error
+        log.warning("printer paper out")
+        log.error("identify failed for A123456(3) born 1946-03-12")
+        for i in range(3):
+            log.error("camera gave no frame %d", i)
+    finally:
+        log.removeHandler(recent)
+    lines = recent.recent()
+    assert len(lines) == 3 and lines[-1].endswith("camera gave no frame 2")
+    report = heartbeat_report(tmp_path, last_errors=["x" * 10, "printer_paper_out"])
+    assert report.last_errors == ["x" * 10, "printer_paper_out"]
+
+    recent = RecentErrors()
+    log.addHandler(recent)
+    try:
+        log.error("identify failed for A123456(3) born 1946-03-12")
+    finally:
+        log.removeHandler(recent)
+    [line] = recent.recent()
+    assert "A123456" not in line and "1946-03-12" not in line and "identify failed" in line
