@@ -29,6 +29,7 @@ bench: bootstrap
 	$(PY) bench/finger.py --out bench/results/finger.json
 	$(PY) bench/liveness.py --out bench/results/liveness.json
 	SDL_VIDEODRIVER=offscreen $(PY) bench/ui.py --out bench/results/ui.json
+	SDL_VIDEODRIVER=offscreen $(PY) bench/ui.py --window 1280x720 --parts preview --variants app_pump --out bench/results/ui-1280x720.json
 	$(PY) bench/report.py
 
 soak: bootstrap

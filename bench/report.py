@@ -346,6 +346,11 @@ SECTIONS: dict[str, tuple[str, str, Callable[[dict], list[str]]]] = {
     "finger": ("Fingerprint", "bench/finger.py", finger),
     "liveness": ("Liveness", "bench/liveness.py", liveness),
     "ui": ("UI: camera preview and cold start", "bench/ui.py", ui),
+    "ui-1280x720": (
+        "UI: camera preview in a 1280x720 window",
+        "bench/ui.py --window 1280x720 --parts preview --variants app_pump",
+        ui,
+    ),
 }
 
 
