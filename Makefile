@@ -34,6 +34,7 @@ bench: bootstrap
 
 soak: bootstrap
 	SDL_VIDEODRIVER=offscreen $(PY) -m bench.soak --out bench/results/soak.json
+	KIOSK_FAULTS_JSON=bench/results/faults.json $(PY) -m pytest -q -p no:cacheprovider tests/faults/test_outbox_crash.py -k kill
 	$(PY) bench/report.py
 
 openapi: bootstrap

@@ -339,6 +339,69 @@ def _cell(text: str) -> str:
     return text if len(text) <= 240 else text[:237] + "..."
 
 
+def soak(data: dict) -> list[str]:
+    rows: list[Row] = []
+    for part, what in (("flow", "flow runner, virtual time"), ("ui", "real UI offscreen")):
+        p = data.get(part) or {}
+        if not p:
+            continue
+        rows.append(
+            (
+                f"{what}: sessions (failures), s/session",
+                f"{p.get('sessions')} ({p.get('failures')}), {p.get('s_per_session')} s",
+                "",
+                None,
+            )
+        )
+        rows.append(
+            (
+                f"{what}: RSS growth after warm-up ({p.get('warmup_sessions')} sessions), slope",
+                f"**{p.get('growth_mb_after_warmup')} MB** ({p.get('rss_mb_at_warmup_end')} -> "
+                f"{p.get('rss_mb_last')} MB), {p.get('slope_kb_per_session')} KB/session",
+                f"< {p.get('goal_mb', 10)} MB",
+                p.get("pass"),
+            )
+        )
+    priv = data.get("privacy") or {}
+    if priv:
+        rows.append(
+            (
+                "afterwards: templates / face pictures found on disk and in logs",
+                f"{priv.get('templates_found')} / {priv.get('faces_found')} "
+                f"({priv.get('files_scanned')} files scanned)",
+                "0 / 0",
+                priv.get("pass"),
+            )
+        )
+    return table(rows)
+
+
+def faults(data: dict) -> list[str]:
+    keys = (
+        "kills",
+        "kills_during_put",
+        "kills_during_drain",
+        "queued_reported",
+        "delivered",
+        "answers_lost_and_replayed",
+        "lost",
+        "duplicated",
+        "audit_chain_ok",
+        "wall_s",
+    )
+    rows: list[Row] = [
+        (
+            k,
+            f"**{data[k]}**" if k in ("lost", "duplicated") else str(data[k]),
+            "0" if k in ("lost", "duplicated") else "",
+            (data[k] == 0) if k in ("lost", "duplicated") else None,
+        )
+        for k in keys
+        if k in data
+    ]
+    return table(rows)
+
+
 # ---------------------------------------------------------------------------- page
 
 SECTIONS: dict[str, tuple[str, str, Callable[[dict], list[str]]]] = {
@@ -346,6 +409,12 @@ SECTIONS: dict[str, tuple[str, str, Callable[[dict], list[str]]]] = {
     "finger": ("Fingerprint", "bench/finger.py", finger),
     "liveness": ("Liveness", "bench/liveness.py", liveness),
     "ui": ("UI: camera preview and cold start", "bench/ui.py", ui),
+    "soak": ("Soak: memory over many sessions", "bench/soak.py", soak),
+    "faults": (
+        "kill -9 during outbox writes and drains",
+        "tests/faults/test_outbox_crash.py (make soak)",
+        faults,
+    ),
     "ui-1280x720": (
         "UI: camera preview in a 1280x720 window",
         "bench/ui.py --window 1280x720 --parts preview --variants app_pump",
