@@ -35,6 +35,9 @@ def record(
     if frame is None and capture.best_frame_jpeg_b64:
         data = base64.b64decode(capture.best_frame_jpeg_b64)
         frame = ("jpeg", data) if data[:3] == b"\xff\xd8\xff" else None
+    if frame is None and capture.finger_image_png_b64:
+        data = base64.b64decode(capture.finger_image_png_b64)
+        frame = ("png", data) if data[:8] == b"\x89PNG\r\n\x1a\n" else None
     fmt, data = frame if frame and frame[0] in FRAME_FORMATS else (None, None)
     row = CaseEvidence(
         attempt_id=attempt_id,

@@ -277,6 +277,13 @@ class EvidenceRequest(_Model):
         "wide), for staff review of an undecided case; kept by the back end only until its "
         "retention job purges it",
     )
+    finger_image_png_b64: str | None = Field(
+        default=None,
+        max_length=BEST_FRAME_MAX_B64,
+        pattern=r"^[A-Za-z0-9+/]*={0,2}$",
+        description="The fingerprint image as a greyscale PNG, for staff review of an "
+        "undecided case; purged with the best frame",
+    )
 
 
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"

@@ -25,8 +25,9 @@ home; the analysis takes the last tenth.
 
 The evidence carries the `gabor-mcc` template (FingerTemplate.to_dict as compact JSON, the
 form the back end's enrolment stores, base64 in `data_b64`), the quality score / 100, the
-capture time and `simulated=False`. The image and the template live only in memory: nothing
-biometric is written to disk or to the log (the log gets keys, timings and driver details).
+capture time, `simulated=False` and the image as a PNG for staff review (sealed with the
+rest). The image and the template live only in memory until sealed: nothing biometric is
+written to disk or to the log (the log gets keys, timings and driver details).
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ class LiveFingerCapturer:
                 ),
                 finger_position=finger_position,
                 quality=report.score / 100.0,
+                finger_image_png_b64=_png_b64(shot.image),
             )
             self.last = {
                 "capture_ms": round(shot.duration_s * 1000, 1),
@@ -273,3 +275,16 @@ class _CancelWatcher:
     def stop(self) -> None:
         self._done.set()
         self._thread.join(timeout=1)
+
+
+def _png_b64(image) -> str | None:
+    """The sensor image as a PNG for staff review (sealed with the evidence), or None when
+    it does not fit the contract's limit."""
+    import cv2
+    import numpy as np
+
+    ok, png = cv2.imencode(".png", np.asarray(image, dtype=np.uint8))
+    if not ok:
+        return None
+    text = base64.b64encode(png.tobytes()).decode("ascii")
+    return text if len(text) <= c.BEST_FRAME_MAX_B64 else None

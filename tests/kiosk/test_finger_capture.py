@@ -159,6 +159,13 @@ def test_capture_opens_lazily_reports_progress_and_returns_evidence(rig):
 
     assert evidence.modality is c.Modality.FINGERPRINT
     assert evidence.finger_position == POSITION
+    # The image for staff review, as a PNG of the sensor's picture (sealed with the rest).
+    import base64
+
+    png = base64.b64decode(evidence.finger_image_png_b64)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(evidence.finger_image_png_b64) <= (
+        c.BEST_FRAME_MAX_B64
+    )
     assert evidence.simulated is False
     assert evidence.liveness is None
     assert evidence.captured_at.tzinfo is not None

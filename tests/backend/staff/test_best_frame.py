@@ -54,3 +54,22 @@ def test_a_frame_that_is_not_a_jpeg_is_not_kept(backend, client, personas):
     sim_evidence.submit(client, session, capture)
     [(fmt, frame)] = _frames(app, session.session_id)
     assert fmt is None and frame is None
+
+
+def test_a_fingerprint_image_is_kept_for_review(backend, client, personas):
+    import numpy as np
+
+    from drivers.fingerprint.synthetic import synthetic_fingerprint
+
+    app, _ = backend
+    p = persona(personas, certification="due", face=False)  # the ladder starts at fingerprint
+    session = identify(client, p)
+    image = np.asarray(synthetic_fingerprint(0, 0), dtype=np.uint8)
+    ok, png = cv2.imencode(".png", image)
+    assert ok
+    capture = sim_evidence.finger(p["key"], p["fingers"][0], 0.5).model_copy(
+        update={"finger_image_png_b64": base64.b64encode(png.tobytes()).decode()}
+    )
+    sim_evidence.submit(client, session, capture)
+    [(fmt, frame)] = _frames(app, session.session_id)
+    assert fmt == "png" and frame[:4] == b"\x89PNG"
