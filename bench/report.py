@@ -362,6 +362,17 @@ def soak(data: dict) -> list[str]:
                 p.get("pass"),
             )
         )
+    ui_part = data.get("ui") or {}
+    series = [k for k in ("py_blocks_at_warmup_end", "py_blocks_last") if k in ui_part]
+    if len(series) == 2:
+        rows.append(
+            (
+                "real UI offscreen: live Python blocks after warm-up -> last (a leak shows here)",
+                f"{ui_part['py_blocks_at_warmup_end']} -> {ui_part['py_blocks_last']}",
+                "",
+                None,
+            )
+        )
     priv = data.get("privacy") or {}
     if priv:
         rows.append(
@@ -373,7 +384,13 @@ def soak(data: dict) -> list[str]:
                 priv.get("pass"),
             )
         )
-    return table(rows)
+    return [
+        *table(rows),
+        "",
+        "The real UI's RSS moves in steps of 5-25 MB (freed memory glibc keeps in its arenas),",
+        "so one 100-session run can land on either side of the goal: judge a leak by the live",
+        "Python blocks and by repeated runs, not by one RSS difference.",
+    ]
 
 
 def faults(data: dict) -> list[str]:

@@ -83,6 +83,10 @@ class Holding:
         return self.port.capture(server_nonce, challenges, cancel, progress)
 
 
+def _plain(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
 def eligible(personas: list[dict]) -> list[dict]:
     return [
         p
@@ -361,9 +365,24 @@ class Soak:
         for name in ("face_capture", "qr_scan"):
             if app.screens[name].ids.preview.texture is not None:
                 raise SessionFailed(f"a camera frame left in the {name} preview texture")
+        shown = self.personal_text_left(doc["number"], reference)
+        if shown:
+            raise SessionFailed(f"personal data still on a screen after the reset: {shown}")
         printed = getattr(self.runner.devices.printer, "printed", 0) - printed_before
         if printed != (1 if scenario.expect != "attract" else 0):
             raise SessionFailed(f"{printed} documents printed")
+
+    def personal_text_left(self, *values: str | None) -> list[str]:
+        """Screens (shown or not) whose widgets still carry the resident's document number
+        or reference number in their text."""
+        wanted = [_plain(v) for v in values if v and len(_plain(v)) >= 6]
+        found = []
+        for name, screen in self.app.screens.items():
+            for w in screen.walk(restrict=True):
+                text = _plain(str(getattr(w, "text", "") or ""))
+                if text and any(v in text for v in wanted):
+                    found.append(f"{name}: {type(w).__name__}")
+        return found
 
     def recover(self):
         """After a failure: back to the attract screen the way the kiosk gets there by
