@@ -168,7 +168,11 @@ class Container:
             flow_settings_ or flow_settings(self.settings),
             maintenance=maintenance_setup(self.settings),
         )
-        printer = PrinterPort(self.printer) if self.printer is not None else _NoPrinter()
+        if self.printer is not None:
+            sim = self.simulators.get("printer")  # the demo's: it would keep every receipt
+            printer = PrinterPort(self.printer, after_print=getattr(sim, "clear", None))
+        else:
+            printer = _NoPrinter()
         if self.settings.devices == "simulated":
             self.resident = DemoResident(
                 lambda: (flow.ctx.doc_type, flow.ctx.doc_number), script=script

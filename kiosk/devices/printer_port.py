@@ -34,8 +34,12 @@ class PrinterPort:
         busy_retries: int = 2,
         busy_wait_s: float = 1.5,
         sleep: Callable[[float], None] = time.sleep,
+        after_print: Callable[[], None] | None = None,
     ):
         self.printer = printer
+        # Called after each receipt that came out whole: a simulated printer in a long demo
+        # forgets what it printed (it keeps every byte and page otherwise).
+        self.after_print = after_print
         self.busy_retries = busy_retries
         self.busy_wait_s = busy_wait_s
         self._sleep = sleep
@@ -70,6 +74,8 @@ class PrinterPort:
                 self.printed += 1
                 if result.status is PrinterStatus.PAPER_NEAR_END:
                     log.warning("printer paper near end")
+                if self.after_print is not None:
+                    self.after_print()
                 return
 
     def _ensure_open(self) -> None:

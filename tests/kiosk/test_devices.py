@@ -73,3 +73,32 @@ def test_preview_feed_survives_a_camera_that_stops_giving_frames():
     faults.no_frames = False
     _wait(lambda: feed.frames_read > stalled + 3)
     feed.close()
+
+
+def test_the_demo_printer_forgets_each_receipt_once_printed(tmp_path):
+    from kiosk import container as ct
+    from kiosk.config import KioskSettings
+
+    settings = KioskSettings(
+        devices="simulated", data_dir=tmp_path, backend_url="http://127.0.0.1:9"
+    )
+    box = ct.build(settings)
+    try:
+        runner = box.build_runner()
+        port = runner.devices.printer
+        sim = box.simulators["printer"]
+        doc = {
+            "kind": "receipt",
+            "language": "en",
+            "reference": "JM261128-ABCDEFGH",
+            "outcome": "approved",
+            "kiosk_id": "HK-DEMO-01",
+            "site": "Demo",
+            "decided_at": None,
+        }
+        for _ in range(3):
+            port.print_document(doc)
+            assert len(sim.received) == 0 and sim.receipts == []  # nothing kept between prints
+        assert port.printed == 3
+    finally:
+        box.close()
