@@ -20,7 +20,6 @@ frame is left in a preview texture.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import sys
@@ -271,8 +270,7 @@ class Soak:
             self.result["object_growth_after_warmup"] = trace.objects()
 
     def session(self, d, i: int, scenario: Scenario, persona: dict):
-        from kiosk.ui import docentry
-        from kiosk.ui.scenario import card_scene
+        from kiosk.ui.scenario import resident_acts
 
         flow, app, container = self.flow, self.app, self.container
         resident = self.resident
@@ -287,7 +285,6 @@ class Soak:
         frames_before = preview.frames_shown
         calls_before = self.holding.calls
         printed_before = getattr(self.runner.devices.printer, "printed", 0)
-        doc = persona["documents"][0]
         used: dict[str, int] = defaultdict(int)
         left_start = False
         end = time.monotonic() + SESSION_TIMEOUT_S
@@ -322,25 +319,8 @@ class Soak:
                     else s.idle_warning_s + 1
                 )
                 yield from self.wait_for(lambda st=state: flow.state != st, 10, "walk_away")
-            elif action == "hold_up_ecard":
-                card = card_scene(self.backend.issue_ecard(persona["key"]))
-                container.simulators["camera"].present(card)
-            elif action == "lower_ecard":
-                container.simulators["camera"].present(None)
-            elif action == "choose_document":
-                yield from d.tap(d.find(action="choose", choice=doc["type"]))
-            elif action == "choose_finger":
-                yield from d.tap(d.find(action="choose", choice=persona["fingers"][0]))
-            elif action == "type_document":
-                yield from d.type_number(docentry.from_number(doc["type"], doc["number"]))
-                yield from d.tap(d.find(primary=True))
-            elif action == "enter_birth_date":
-                yield from d.set_date(dt.date.fromisoformat(persona["date_of_birth"]))
-                yield from d.tap(d.find(primary=True))
-            elif action.startswith("choose:"):
-                yield from d.tap(d.find(action="choose", choice=action.split(":", 1)[1]))
             else:
-                yield from d.tap(d.find(action=action))
+                yield from resident_acts(d, action, persona, container, self.backend)
             yield 2
 
         if self.holding.calls > calls_before:
@@ -365,7 +345,7 @@ class Soak:
         for name in ("face_capture", "qr_scan"):
             if app.screens[name].ids.preview.texture is not None:
                 raise SessionFailed(f"a camera frame left in the {name} preview texture")
-        shown = self.personal_text_left(doc["number"], reference)
+        shown = self.personal_text_left(persona["documents"][0]["number"], reference)
         if shown:
             raise SessionFailed(f"personal data still on a screen after the reset: {shown}")
         printed = getattr(self.runner.devices.printer, "printed", 0) - printed_before

@@ -67,6 +67,33 @@ def pick_persona(scenario: Scenario, personas: list[dict]) -> dict:
     raise ScenarioError(f"no demo pensioner fits {scenario.name}")
 
 
+def resident_acts(d, action: str, persona: dict, container, backend):
+    """One resident-level step of kiosk/scenarios.py (taps, typing, holding up an e-card),
+    played with real touches through `d` (kiosk/ui/touch.py Driver)."""
+    from kiosk.ui import docentry
+
+    doc = persona["documents"][0]
+    if action == "hold_up_ecard":
+        card = card_scene(backend.issue_ecard(persona["key"]))
+        container.simulators["camera"].present(card)
+    elif action == "lower_ecard":
+        container.simulators["camera"].present(None)
+    elif action == "choose_document":
+        yield from d.tap(d.find(action="choose", choice=doc["type"]))
+    elif action == "choose_finger":
+        yield from d.tap(d.find(action="choose", choice=persona["fingers"][0]))
+    elif action == "type_document":
+        yield from d.type_number(docentry.from_number(doc["type"], doc["number"]))
+        yield from d.tap(d.find(primary=True))
+    elif action == "enter_birth_date":
+        yield from d.set_date(dt.date.fromisoformat(persona["date_of_birth"]))
+        yield from d.tap(d.find(primary=True))
+    elif action.startswith("choose:"):
+        yield from d.tap(d.find(action="choose", choice=action.split(":", 1)[1]))
+    else:
+        yield from d.tap(d.find(action=action))
+
+
 def card_scene(payload: str, size: tuple[int, int] = (1280, 720)) -> np.ndarray:
     """A camera's view of an e-card's QR code held up in front of it (BGR)."""
     import cv2
@@ -135,7 +162,6 @@ def _play(scenario: Scenario, settings, log) -> dict:
 
 
 def _run_app(scenario, persona, container, backend, report) -> None:
-    from kiosk.ui import docentry
     from kiosk.ui.run_app import KioskRunApp
     from kiosk.ui.touch import Driver
 
@@ -144,7 +170,6 @@ def _run_app(scenario, persona, container, backend, report) -> None:
     runner = container.build_runner(clock, script=script, probe_interval_s=1.0)
     app = KioskRunApp(container, runner)
     flow = app.flow
-    doc = persona["documents"][0]
     steps: list[dict] = []
     entered = {"at": time.monotonic(), "screen": None}
 
@@ -186,25 +211,8 @@ def _run_app(scenario, persona, container, backend, report) -> None:
                 backend.stop()
             elif action == "backend_drops_at_capture":
                 runner.devices.face = _DropsBackend(runner.devices.face, backend)
-            elif action == "hold_up_ecard":
-                card = card_scene(backend.issue_ecard(persona["key"]))
-                container.simulators["camera"].present(card)
-            elif action == "lower_ecard":
-                container.simulators["camera"].present(None)
-            elif action == "choose_document":
-                yield from d.tap(d.find(action="choose", choice=doc["type"]))
-            elif action == "choose_finger":
-                yield from d.tap(d.find(action="choose", choice=persona["fingers"][0]))
-            elif action == "type_document":
-                yield from d.type_number(docentry.from_number(doc["type"], doc["number"]))
-                yield from d.tap(d.find(primary=True))
-            elif action == "enter_birth_date":
-                yield from d.set_date(dt.date.fromisoformat(persona["date_of_birth"]))
-                yield from d.tap(d.find(primary=True))
-            elif action.startswith("choose:"):
-                yield from d.tap(d.find(action="choose", choice=action.split(":", 1)[1]))
             else:
-                yield from d.tap(d.find(action=action))
+                yield from resident_acts(d, action, persona, container, backend)
             yield 2
 
     def finish_report():
