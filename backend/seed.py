@@ -1,7 +1,11 @@
 """Demo data: the pensioners of assets/demo/pensioners.json, seeded idempotently.
 
-Faces and fingers are simulated references (biometrics/simulated.py) until real enrolment
-photos are given with `kiosk-backend enrol`. Certification dates are set relative to the day
+Faces are simulated references (biometrics/simulated.py) until real enrolment photos are
+given with `kiosk-backend enrol`. Each finger has two templates: a simulated one (for a demo
+kiosk's scripted resident) and the kiosk extractor's own (`gabor-mcc`) of a synthetic
+finger, from assets/demo/fingers.json (scripts/demo_fingers.py), which a demo kiosk's
+fingerprint simulator serves other impressions of: its captures go through the real driver,
+extractor and matcher. Certification dates are set relative to the day
 of seeding so that each persona is due, overdue, done or suspended as its entry says.
 """
 
@@ -21,10 +25,20 @@ from backend.settings import BackendSettings
 from biometrics import simulated
 
 PERSONAS = Path(__file__).resolve().parent.parent / "assets" / "demo" / "pensioners.json"
+FINGERS = PERSONAS.with_name("fingers.json")
 
 
 def load_personas(path: Path = PERSONAS) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))["pensioners"]
+
+
+def load_finger_references(path: Path = FINGERS) -> tuple[str, str, dict[str, dict]]:
+    """(extractor, version, {"<persona>/<position>": template dict}); none without the file."""
+    if not path.exists():
+        return "", "", {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    fingers = {k: v["template"] for k, v in data["fingers"].items()}
+    return data["extractor"], data["extractor_version"], fingers
 
 
 def _cycle_dates(state: str, today: dt.date, s: BackendSettings) -> tuple[dt.date | None, dt.date]:
@@ -54,6 +68,7 @@ def seed_demo(db: Session, now: dt.datetime, s: BackendSettings) -> tuple[int, i
     """Returns (created, already_present)."""
     created = present = 0
     today = now.date()
+    extractor, extractor_version, finger_refs = load_finger_references()
     for p in load_personas():
         first = p["documents"][0]
         exists = db.scalar(
@@ -151,6 +166,17 @@ def seed_demo(db: Session, now: dt.datetime, s: BackendSettings) -> tuple[int, i
                     created_at=now,
                 )
             )
+            real = finger_refs.get(f"{p['key']}/{finger}")
+            if real is not None:
+                db.add(
+                    m.ReferenceTemplate(
+                        reference_id=ref.id,
+                        extractor=extractor,
+                        extractor_version=extractor_version,
+                        template=json.dumps(real, separators=(",", ":")).encode(),
+                        created_at=now,
+                    )
+                )
         created += 1
     if created:
         audit.append(db, now, "admin:seed", "demo_seeded", None, {"created": created})

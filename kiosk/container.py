@@ -24,7 +24,7 @@ from kiosk.api import keys
 from kiosk.api.client import KioskApiClient
 from kiosk.api.transport import RequestsTransport
 from kiosk.config import KioskSettings
-from kiosk.devices.demo_resident import DemoResident
+from kiosk.devices.demo_resident import DemoFingers, DemoResident
 from kiosk.devices.face_capture import LiveFaceCapturer
 from kiosk.devices.finger_capture import LiveFingerCapturer
 from kiosk.devices.preview import PreviewFeed
@@ -174,8 +174,14 @@ class Container:
         else:
             printer = _NoPrinter()
         if self.settings.devices == "simulated":
+            sensor = self.simulators.get("fingerprint")
+            fingers = (
+                DemoFingers(sensor, LiveFingerCapturer(self.fingerprint))
+                if sensor is not None and self.fingerprint is not None
+                else None
+            )
             self.resident = DemoResident(
-                lambda: (flow.ctx.doc_type, flow.ctx.doc_number), script=script
+                lambda: (flow.ctx.doc_type, flow.ctx.doc_number), script=script, fingers=fingers
             )
             face, finger = self.resident.face, self.resident.finger
         else:

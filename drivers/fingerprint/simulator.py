@@ -56,6 +56,8 @@ from drivers.fingerprint.synthetic import synthetic_fingerprint
 
 log = logging.getLogger(__name__)
 
+KEPT_IMAGES = 8
+KEPT_INSTRUCTIONS = 4096
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".bmp", ".pgm", ".jpg", ".jpeg"}
 
 #: Retry names of the fault scripts and the confirmation codes a real module gives for them.
@@ -365,8 +367,11 @@ class R30xSimulator:
         self.control_socket = Path(control_socket) if control_socket else None
 
         self.image_buffer: np.ndarray | None = None  # 8-bit, before 4-bit upload quantising
-        self.served: list[np.ndarray] = []  # every image taken by GenImg, in order
-        self.instructions: list[int] = []  # every instruction received, in order
+        # The latest images taken by GenImg and instructions received, in order. Bounded: a
+        # demo kiosk runs the simulator for months.
+        self.served: list[np.ndarray] = []
+        self.images_served = 0
+        self.instructions: list[int] = []
         self.garbled_bytes = 0  # bytes received at a baud rate other than the module's
 
         self._faults = _Faults()
@@ -523,7 +528,7 @@ class R30xSimulator:
                 "scripted": len(f.capture_codes) + len(f.feature_codes),
                 "corrupt": len(f.corrupt),
                 "slow_s": f.slow_s,
-                "images_served": len(self.served),
+                "images_served": self.images_served,
             }
 
     def command(self, line: str) -> str:
@@ -623,6 +628,8 @@ class R30xSimulator:
             return
         ins, params = packet.payload[0], packet.payload[1:]
         self.instructions.append(ins)
+        if len(self.instructions) > KEPT_INSTRUCTIONS:
+            del self.instructions[: KEPT_INSTRUCTIONS // 2]
         if not self._verified and ins != p.Instruction.VFY_PWD:
             self._ack(p.Confirmation.MUST_VERIFY_PASSWORD)
             return
@@ -713,6 +720,9 @@ class R30xSimulator:
                 f.next_image = None
                 self.image_buffer = img
                 self.served.append(img)
+                self.images_served += 1
+                if len(self.served) > KEPT_IMAGES:
+                    del self.served[0]
                 code = p.Confirmation.OK
         self._ack(code)
 
