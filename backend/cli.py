@@ -139,10 +139,19 @@ def cmd_enrol(args) -> int:
     if not args.photo and args.finger is None:
         print("kiosk-backend enrol: nothing to enrol: give --photo (or --finger)", file=sys.stderr)
         return 2
+    if args.all_demo and args.finger is not None:
+        print("kiosk-backend enrol: --all-demo enrols a face only", file=sys.stderr)
+        return 2
     _s, sessions = _db(args)
     with sessions() as db:
-        person = find_pensioner(db, persona=args.persona, pensioner_id=args.pensioner_id)
-        pensioner_id = person.id
+        if args.all_demo:
+            from backend.seed import load_personas
+
+            keys = [p["key"] for p in load_personas() if p["face"]]
+            targets = [(k, find_pensioner(db, persona=k).id) for k in keys]
+        else:
+            person = find_pensioner(db, persona=args.persona, pensioner_id=args.pensioner_id)
+            targets = [(args.persona, person.id)]
     try:
         photos = [Photo.read(p) for p in args.photo]
         finger = Photo.read(args.finger_image) if args.finger is not None else None
@@ -152,19 +161,20 @@ def cmd_enrol(args) -> int:
     except EnrolInputError as exc:
         print(f"kiosk-backend enrol: {exc}", file=sys.stderr)
         return 1
-    with sessions() as db:
-        stored = store(db, SystemClock().now(), pensioner_id, enrolments)
-    who = f"pensioner {pensioner_id}"
-    if args.persona:
-        who = f"persona {args.persona} ({who})"
-    for st in stored:
-        e = st.enrolment
-        what = "face" if e.modality == "face" else f"finger {e.finger_position}"
-        unit = "photo" if e.modality == "face" else "image"
-        print(
-            f"enrolled {what} for {who}: extractor {e.extractor} v{e.extractor_version}, "
-            f"{e.sources} {unit}{'s' if e.sources != 1 else ''}"
-        )
+    for persona, pensioner_id in targets:
+        with sessions() as db:
+            stored = store(db, SystemClock().now(), pensioner_id, enrolments)
+        who = f"pensioner {pensioner_id}"
+        if persona:
+            who = f"persona {persona} ({who})"
+        for st in stored:
+            e = st.enrolment
+            what = "face" if e.modality == "face" else f"finger {e.finger_position}"
+            unit = "photo" if e.modality == "face" else "image"
+            print(
+                f"enrolled {what} for {who}: extractor {e.extractor} v{e.extractor_version}, "
+                f"{e.sources} {unit}{'s' if e.sources != 1 else ''}"
+            )
     return 0
 
 
@@ -390,6 +400,11 @@ def build_parser() -> argparse.ArgumentParser:
     who = sp.add_mutually_exclusive_group(required=True)
     who.add_argument("--persona", metavar="KEY", help="demo persona key, e.g. demo-01")
     who.add_argument("--pensioner-id", type=int, metavar="ID")
+    who.add_argument(
+        "--all-demo",
+        action="store_true",
+        help="every demo persona with a face (a demo where one person stands in for all)",
+    )
     sp.add_argument(
         "--photo", action="append", default=[], metavar="FILE",
         help="a photo of the pensioner's face; repeat for several (one template from all)",

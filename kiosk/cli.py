@@ -50,10 +50,40 @@ def _png_path(text: str) -> Path:
     return path
 
 
+def run_overrides(args) -> dict[str, str]:
+    """The settings `kiosk run`'s device options stand for."""
+    overrides = {}
+    if args.camera is not None:
+        overrides |= {"camera": args.camera, "face_pipeline": "live"}
+    if args.fingerprint is not None:
+        overrides |= {"fingerprint_port": args.fingerprint, "fingerprint_device": "r30x"}
+    return overrides
+
+
+def _demo_face(settings, backend) -> dict[str, str]:
+    """A demo's face pipeline: the live one with the demo actor when her clip is there and
+    nothing else was chosen; says which on the console."""
+    if settings.face_pipeline != "auto":
+        return {}
+    from kiosk.devices import demo_actor
+
+    usable, line = demo_actor.find_actor()
+    if not usable:
+        print(f"{line}: face checks are simulated", flush=True)
+        return {}
+    try:
+        backend.enrol_face_for_all(demo_actor.enrolment_png())
+    except demo_actor.ActorUnavailable as exc:
+        print(f"demo actor unusable ({exc}): face checks are simulated", flush=True)
+        return {}
+    print(f"{line}; enrolled as every demo pensioner's face", flush=True)
+    return {"face_pipeline": "actor"}
+
+
 def cmd_run(args) -> int:
     from kiosk import container as ct
 
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, **run_overrides(args))
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -78,9 +108,9 @@ def cmd_run(args) -> int:
             f"log {backend.log_path})",
             flush=True,
         )
-        demo_settings = settings.model_copy(
-            update={"backend_url": backend.url, "devices": "simulated"}
-        )
+        update = {"backend_url": backend.url, "devices": "simulated"}
+        update |= _demo_face(settings, backend)
+        demo_settings = settings.model_copy(update=update)
         return _run_ui(ct.build(demo_settings), args, demo=True)
 
 
@@ -132,7 +162,10 @@ def cmd_scenario(args) -> int:
         except OSError as exc:
             raise CommandError(f"cannot create the data directory {data_dir}: {exc}") from exc
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
-    report = scenario.run(args.name, settings, data_dir=data_dir, log=progress)
+    try:
+        report = scenario.run(args.name, settings, data_dir=data_dir, log=progress)
+    except scenario.ScenarioError as exc:
+        raise CommandError(str(exc)) from exc
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1), flush=True)
     else:
@@ -315,6 +348,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("run", parents=[config], help="run the kiosk")
     sp.add_argument(
         "--demo", action="store_true", help="with a local reference back end on loopback"
+    )
+    sp.add_argument(
+        "--camera",
+        metavar="SRC",
+        help="the real camera for the live face pipeline: an OpenCV device index, a "
+        "/dev/video* path or a stream URL (with --demo: a webcam demo)",
+    )
+    sp.add_argument(
+        "--fingerprint",
+        metavar="PORT",
+        help="the real R30x fingerprint module's serial port, e.g. /dev/ttyUSB0 (with "
+        "--demo: a real module, the rest simulated)",
     )
     sp.add_argument(
         "--screenshot",

@@ -139,14 +139,17 @@ class KioskSettings(BaseSettings):
         min_length=1,
         description="The camera for OpenCV: a device index, a /dev/video* path or a stream URL",
     )
-    face_pipeline: Literal["auto", "simulated", "live"] = Field(
+    face_pipeline: Literal["auto", "simulated", "live", "actor"] = Field(
         default="auto",
         description="The face capture: `live` analyses the camera's frames (quality coaching, "
-        "active liveness, template); `simulated` plays the simulated resident's captures "
-        "(simulated devices only); `auto` is live on hardware and simulated with simulated "
-        "devices. `live` with simulated devices takes the OpenCV camera named by `CAMERA` and "
-        "simulates everything else: a webcam demo (`KIOSK_DEVICES=simulated "
-        "KIOSK_FACE_PIPELINE=live`; enrol the face shown with `kiosk-backend enrol`)",
+        "active liveness, template); `simulated` plays the simulated resident's captures; "
+        "`actor` runs the live pipeline on the simulated camera, where the demo actor (a "
+        "recorded person from the evaluation clips) answers the prompts (`simulated` and "
+        "`actor`: simulated devices only; `run --demo` chooses `actor` when her clip is "
+        "found). `auto` is live on hardware and simulated with simulated devices. `live` "
+        "with simulated devices takes the OpenCV camera named by `CAMERA` and simulates "
+        "everything else: a webcam demo (`kiosk run --demo --camera 0`; enrol the face shown "
+        "with `kiosk-backend enrol`)",
     )
     camera_width: int = Field(default=1280, ge=160, le=7680, description="Camera frame width")
     camera_height: int = Field(default=720, ge=120, le=4320, description="Camera frame height")
@@ -155,6 +158,13 @@ class KioskSettings(BaseSettings):
         default="/dev/ttyUSB0",
         min_length=1,
         description="Serial port (or pyserial URL) of the R30x-family fingerprint module",
+    )
+    fingerprint_device: Literal["auto", "simulator", "r30x"] = Field(
+        default="auto",
+        description="The fingerprint module: `r30x` at `FINGERPRINT_PORT`, `simulator` the "
+        "R30x protocol simulator on a pseudo-terminal (simulated devices only), `auto` as "
+        "`DEVICES` says. Either way the kiosk's R30x driver reads it (`kiosk run --demo "
+        "--fingerprint /dev/ttyUSB0`: a real module in a demo)",
     )
     printer: str = Field(
         default="usb://0416:5011",
@@ -228,8 +238,11 @@ class KioskSettings(BaseSettings):
             self.device_key_path = self.data_dir / "device-key.pem"
         if self.idle_warning_s >= self.idle_reset_s:
             raise ValueError("idle_warning_s must be shorter than idle_reset_s")
-        if self.face_pipeline == "simulated" and self.devices == "hardware":
-            raise ValueError("face_pipeline simulated needs devices simulated")
+        # A simulator on a real kiosk would hand the back end evidence no one gave.
+        if self.face_pipeline in ("simulated", "actor") and self.devices == "hardware":
+            raise ValueError(f"face_pipeline {self.face_pipeline} needs devices simulated")
+        if self.fingerprint_device == "simulator" and self.devices == "hardware":
+            raise ValueError("fingerprint_device simulator needs devices simulated")
         return self
 
     @classmethod

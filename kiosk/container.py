@@ -7,6 +7,7 @@ settings to decide what it is talking to.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from kiosk.api import keys
 from kiosk.api.client import KioskApiClient
 from kiosk.api.transport import RequestsTransport
 from kiosk.config import KioskSettings
+from kiosk.devices.demo_actor import ActingFaceCapturer, DemoActor
 from kiosk.devices.demo_resident import DemoFingers, DemoResident
 from kiosk.devices.face_capture import LiveFaceCapturer
 from kiosk.devices.finger_capture import LiveFingerCapturer
@@ -95,9 +97,9 @@ def flow_settings(settings: KioskSettings) -> FlowSettings:
 
 
 class _NoBiometricPipeline:
-    """The capture port on hardware until the real face and fingerprint pipelines are wired
-    to it (issues 4 and 5): a capture fails as a device failure, so the resident is sent to
-    the out-of-service screen instead of being shown a simulated result."""
+    """The capture port of a device the kiosk does not have (no camera, no fingerprint
+    module): a capture fails as a device failure, so the resident is sent to the
+    out-of-service screen instead of being shown a simulated result."""
 
     def __init__(self, device: str):
         self.device = device
@@ -118,6 +120,7 @@ class Container:
     simulators: dict[str, object] = field(default_factory=dict)
     preview: PreviewFeed | None = None
     resident: DemoResident | None = None  # simulated devices only: who stands there
+    actor: DemoActor | None = None  # face_pipeline "actor": who stands at the simulated camera
     outbox: Outbox | None = None
     drainer: Drainer | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
@@ -163,11 +166,11 @@ class Container:
         probe_interval_s: float = 5.0,
     ) -> Runner:
         """The flow and its runner on these devices (not started)."""
-        flow = Flow(
-            clock or MonotonicClock(),
-            flow_settings_ or flow_settings(self.settings),
-            maintenance=maintenance_setup(self.settings),
-        )
+        fs = flow_settings_ or flow_settings(self.settings)
+        if self.actor is not None:
+            # She can only do what was recorded (kiosk/devices/demo_actor.py).
+            fs = dataclasses.replace(fs, challenge_kinds=self.actor.can, require_turn=False)
+        flow = Flow(clock or MonotonicClock(), fs, maintenance=maintenance_setup(self.settings))
         if self.printer is not None:
             sim = self.simulators.get("printer")  # the demo's: it would keep every receipt
             printer = PrinterPort(self.printer, after_print=getattr(sim, "clear", None))
@@ -184,13 +187,11 @@ class Container:
                 lambda: (flow.ctx.doc_type, flow.ctx.doc_number), script=script, fingers=fingers
             )
             face, finger = self.resident.face, self.resident.finger
+            if sensor is None:  # a real module in a demo
+                finger = self._live_finger()
         else:
             face = _NoBiometricPipeline("camera")
-            finger = (
-                LiveFingerCapturer(self.fingerprint)
-                if self.fingerprint is not None
-                else _NoBiometricPipeline("fingerprint")
-            )
+            finger = self._live_finger()
         if face_is_live(self.settings):
             # The live pipeline reads the preview's frames: the camera is opened once.
             face = (
@@ -198,6 +199,8 @@ class Container:
                 if self.preview is not None
                 else _NoBiometricPipeline("camera")
             )
+            if self.actor is not None and isinstance(face, LiveFaceCapturer):
+                face = ActingFaceCapturer(face, self.actor)
         key_copy = Path(self.settings.data_dir) / "backend-evidence-key.pub"
         sealer = Sealer(
             self.settings.kiosk_id,
@@ -224,7 +227,7 @@ class Container:
         # The evidence key now, while the back end answers: a capture made after the line
         # drops can then still be sealed for the outbox.
         runner.pool.submit(_prefetch_key, sealer)
-        if isinstance(face, LiveFaceCapturer):
+        if isinstance(face, LiveFaceCapturer | ActingFaceCapturer):
             runner.pool.submit(face.warm)  # the face models load now, not at the first capture
         if self.reader is not None:
             pump = WedgePump(self.reader, lambda text: runner.post(ev.QrScanned(text))).start()
@@ -241,6 +244,11 @@ class Container:
             runner.on_effect = camera_switch
         self._closers.append(runner.close)
         return runner
+
+    def _live_finger(self):
+        if self.fingerprint is None:
+            return _NoBiometricPipeline("fingerprint")
+        return LiveFingerCapturer(self.fingerprint)
 
     def close(self) -> None:
         for close in reversed(self._closers):
@@ -268,7 +276,13 @@ def face_is_live(settings: KioskSettings) -> bool:
     """The live face pipeline (camera, liveness, template) rather than simulated captures."""
     if settings.face_pipeline == "auto":
         return settings.devices == "hardware"
-    return settings.face_pipeline == "live"
+    return settings.face_pipeline in ("live", "actor")
+
+
+def fingerprint_simulated(settings: KioskSettings) -> bool:
+    if settings.fingerprint_device == "auto":
+        return settings.devices == "simulated"
+    return settings.fingerprint_device == "simulator"
 
 
 def _simulated_devices(settings: KioskSettings) -> tuple[Camera, Printer]:
@@ -338,14 +352,19 @@ def build(settings: KioskSettings, *, with_devices: bool = True) -> Container:
         return container
     if settings.devices == "simulated":
         container.camera, container.printer = _simulated_devices(settings)
-        if face_is_live(settings):
+        if settings.face_pipeline == "live":
             container.camera = _opencv_camera(settings)  # a webcam demo: the rest simulated
         else:
             container.simulators["camera"] = container.camera
+            if settings.face_pipeline == "actor":
+                container.actor = DemoActor()  # raises ActorUnavailable without her clip
+                container.camera.present(container.actor)
         container.simulators["printer"] = container.printer.sim
-        _simulated_fingerprint(container)
     else:
         container.camera, container.printer = _hardware_devices(settings)
+    if fingerprint_simulated(settings):
+        _simulated_fingerprint(container)
+    else:
         _hardware_fingerprint(container)
     for device in (container.camera, container.printer, container.fingerprint):
         if device is not None:

@@ -80,6 +80,16 @@ class DemoBackend:
         """A QR e-card payload for a demo pensioner, signed by the demo back end's key."""
         return self._step("ecard", "issue", "--persona", persona_key).strip().splitlines()[-1]
 
+    def enrol_face_for_all(self, png: bytes) -> None:
+        """One face (the demo actor's) as every demo pensioner's reference. The picture is
+        a public clip's frame, not a resident's; its file lives only for the step."""
+        path = self.db_path.parent / "demo-actor-enrolment.png"
+        path.write_bytes(png)
+        try:
+            self._step("enrol", "--all-demo", "--photo", str(path))
+        finally:
+            path.unlink(missing_ok=True)
+
     def _cmd(self, *args: str) -> list[str]:
         db_url = f"sqlite:///{self.db_path}"
         return [sys.executable, "-m", BACKEND_MODULE, "--db-url", db_url, *args]

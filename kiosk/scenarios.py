@@ -2,9 +2,10 @@
 
 A scenario is a resident's policy: for each screen, what they touch there (in order, one
 entry per visit), how their face and fingers compare with their enrolled references, and
-the screen the journey must end on. `kiosk/ui/scenario.py` plays it on the real UI with real
-touches against the reference back end. Nothing here imports Kivy, so the catalogue can be
-listed and checked anywhere.
+the screen the journey must end on. Fingers always go through the real R30x driver to the
+protocol simulator (kiosk/devices/demo_resident.py). `kiosk/ui/scenario.py` plays it on
+the real UI with real touches against the reference back end. Nothing here imports Kivy,
+so the catalogue can be listed and checked anywhere.
 
 Actions: a NAV action of the screen (`"start"`, `"agree"`, ...), `"choose:<value>"` for a
 choice button, and these resident-level steps:
@@ -48,6 +49,10 @@ class Scenario:
     finger: tuple[float, ...] = (MATCH,)
     expect_reference: bool = False
     notes: list[str] = field(default_factory=list)
+    # "simulated": the scripted resident's face captures (`face` above); "actor": the live
+    # pipeline on the simulated camera with the demo actor (kiosk/devices/demo_actor.py),
+    # which needs her clip from the evaluation data.
+    face_pipeline: str = "simulated"
 
 
 def _journey(purpose: str, **more: list[str]) -> dict[str, list[str]]:
@@ -71,6 +76,16 @@ SCENARIOS = {
             _journey("verify"),
             expect="receipt",
             expect_reference=True,
+        ),
+        Scenario(
+            "verify-live",
+            "annual verification on the live face pipeline: the demo actor answers the "
+            "kiosk's liveness prompts on the simulated camera and her face matches",
+            "due",
+            _journey("verify"),
+            expect="receipt",
+            expect_reference=True,
+            face_pipeline="actor",
         ),
         Scenario(
             "verify-finger-fallback",

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -64,7 +64,7 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 _UNPLUGGED = "simulated: unplugged"
 _SILENT = "simulated: no frames"
 
-SourceItem = str | os.PathLike | np.ndarray | SourceImage
+SourceItem = str | os.PathLike | np.ndarray | SourceImage  # or a Scene (below)
 
 
 @dataclass
@@ -84,12 +84,30 @@ class SimFaults:
     blur: float = 0.0
 
 
-class _Item:
-    """One entry of the play list: a still shown for `hold` frames, or a video file."""
+class Scene(Protocol):
+    """A live source: asked for the picture of every frame as the frame is made (someone who
+    reacts to what the kiosk says: kiosk/devices/demo_actor.py). Called on the reading
+    thread; must not block."""
 
-    def __init__(self, still: SourceImage | None = None, video: Path | None = None, hold: int = 1):
+    name: str
+
+    def next_scene(self) -> SourceImage: ...
+
+
+class _Item:
+    """One entry of the play list: a still shown for `hold` frames, a video file, or a live
+    scene."""
+
+    def __init__(
+        self,
+        still: SourceImage | None = None,
+        video: Path | None = None,
+        hold: int = 1,
+        scene: Scene | None = None,
+    ):
         self.still = still
         self.video = video
+        self.scene = scene
         self.hold = max(1, hold)
         self._cap: Any = None
 
@@ -101,6 +119,9 @@ class _Item:
             raise DeviceUnavailable(f"cannot play {self.video}", device="camera")
 
     def frames(self) -> Iterable[SourceImage]:
+        if self.scene is not None:
+            while True:
+                yield self.scene.next_scene()
         if self.still is not None:
             for _ in range(self.hold):
                 yield self.still
@@ -125,6 +146,8 @@ def _expand(source: SourceItem | Iterable[SourceItem] | None, hold: int) -> list
             return [_Item(still=default_face(), hold=hold)]
         except SourceMissing as exc:
             raise DeviceUnavailable(str(exc), device="camera", reason="no_source") from exc
+    if hasattr(source, "next_scene"):
+        return [_Item(scene=source)]
     if isinstance(source, (str, os.PathLike, np.ndarray, SourceImage)):
         source = [source]
     items: list[_Item] = []
@@ -169,7 +192,7 @@ def _bgr(image: np.ndarray) -> np.ndarray:
 class SimulatedCamera(Camera):
     """The simulator. `source`: None (the default face), a picture, a video file, a folder of
     them, a numpy picture (BGR), a `SourceImage`, or a list of any of these (played in
-    order, looping). `hold`: how many frames each still stays on screen."""
+    order, looping); or a live `Scene`. `hold`: how many frames each still stays on screen."""
 
     def __init__(
         self,
@@ -360,7 +383,9 @@ class SimulatedCamera(Camera):
     def _names(self) -> list[str]:
         names = []
         for item in self._items:
-            if item.still is not None:
+            if item.scene is not None:
+                names.append(getattr(item.scene, "name", "scene"))
+            elif item.still is not None:
                 names.append(item.still.name or "picture")
             else:
                 names.append(item.video.name)

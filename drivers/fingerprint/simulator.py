@@ -51,6 +51,7 @@ from typing import Any, Protocol, Self
 
 import numpy as np
 
+from drivers.eval_data import eval_data_root
 from drivers.fingerprint import r30x_protocol as p
 from drivers.fingerprint.synthetic import synthetic_fingerprint
 
@@ -70,14 +71,6 @@ CAPTURE_FAULTS = {
 
 
 # -- image sources ----------------------------------------------------------------------------
-
-
-def eval_data_root() -> Path:
-    """The shared evaluation data: $KIOSK_EVAL_DATA, else `<repo>/../shared/data`."""
-    env = os.environ.get("KIOSK_EVAL_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def fit_to_sensor(

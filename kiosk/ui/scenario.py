@@ -119,7 +119,13 @@ def run(name: str, settings, *, data_dir: Path | None = None, log=print) -> dict
         # A fresh back end each time: the demo pensioners start from their seeded state.
         own_dir = tempfile.TemporaryDirectory(prefix="kiosk-scenario-")
         data_dir = Path(own_dir.name)
-    settings = settings.model_copy(update={"data_dir": Path(data_dir), "devices": "simulated"})
+    settings = settings.model_copy(
+        update={
+            "data_dir": Path(data_dir),
+            "devices": "simulated",
+            "face_pipeline": scenario.face_pipeline,
+        }
+    )
     try:
         ui.prepare_environment(settings.data_dir)
         os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
@@ -136,6 +142,12 @@ def _play(scenario: Scenario, settings, log) -> dict:
     from kiosk.demo import DemoBackend
 
     persona = pick_persona(scenario, load_personas())
+    if scenario.face_pipeline == "actor":
+        from kiosk.devices import demo_actor
+
+        usable, line = demo_actor.find_actor()
+        if not usable:
+            raise ScenarioError(f"scenario {scenario.name} needs the demo actor: {line}")
     key = ct.device_key(settings)
     report: dict = {
         "scenario": scenario.name,
@@ -148,6 +160,8 @@ def _play(scenario: Scenario, settings, log) -> dict:
     with DemoBackend(settings, public_key_b64(key.public_key())) as backend:
         report["backend_start_s"] = round(time.monotonic() - t0, 2)
         log(f"demo back end listening on {backend.url}")
+        if scenario.face_pipeline == "actor":
+            backend.enrol_face_for_all(demo_actor.enrolment_png())
         container = ct.build(settings.model_copy(update={"backend_url": backend.url}))
         try:
             _run_app(scenario, persona, container, backend, report)
@@ -220,6 +234,11 @@ def _run_app(scenario, persona, container, backend, report) -> None:
         report["final_screen"] = flow.state
         report["reference"] = (
             decision.reference if decision and decision.reference else flow.ctx.pending_reference
+        )
+        report["decision"] = (
+            {"outcome": decision.outcome.value, "reason_code": decision.reason_code.value}
+            if decision
+            else None
         )
         report["printed"] = getattr(runner.devices.printer, "printed", None)
         report["outbox_depth"] = container.outbox.depth() if container.outbox else None

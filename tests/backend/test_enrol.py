@@ -421,6 +421,39 @@ def test_the_command_end_to_end(tmp_path, astronaut_path):
     engine.dispose()
 
 
+def test_one_face_for_every_demo_persona(tmp_path, astronaut_path):
+    """`enrol --all-demo`: the demo where one person (the demo actor) stands in for all."""
+    from backend.cli import main
+    from backend.db import make_engine, session_factory
+    from backend.enrol import find_pensioner
+    from backend.seed import load_personas
+    from biometrics.face import EXTRACTOR, EXTRACTOR_VERSION
+
+    url = f"sqlite:///{tmp_path / 'b.sqlite3'}"
+    assert main(["--db-url", url, "seed", "--demo"]) == 0
+    args = ["--db-url", url, "enrol", "--all-demo", "--photo", str(astronaut_path)]
+    assert main(args) == 0
+    with_face = [p["key"] for p in load_personas() if p["face"]]
+    without = [p["key"] for p in load_personas() if not p["face"]]
+    assert len(with_face) == 21 and without == ["demo-06"]
+    engine = make_engine(url)
+    with session_factory(engine)() as db:
+        for key in with_face:
+            assert (EXTRACTOR, EXTRACTOR_VERSION) in templates_of(
+                db, find_pensioner(db, persona=key).id
+            )
+        for key in without:  # no face reference at all: nothing to compare a face with
+            pid = find_pensioner(db, persona=key).id
+            face_refs = select(m.EnrolledReference).where(
+                m.EnrolledReference.pensioner_id == pid, m.EnrolledReference.modality == "face"
+            )
+            assert db.scalar(face_refs) is None
+        assert audit.verify_chain(db) is None
+    engine.dispose()
+    bad = ["--db-url", url, "enrol", "--all-demo", "--finger", "2", "--finger-image", "x.png"]
+    assert main(bad) == 2
+
+
 def test_command_usage_errors_are_one_line(tmp_path, capsys, astronaut_path):
     from backend.cli import main
 
