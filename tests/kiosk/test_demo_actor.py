@@ -173,3 +173,40 @@ def test_run_options_name_the_real_devices(tmp_path, clean_env):
         assert runner.devices.finger.sensor is container.fingerprint
     finally:
         container.close()
+
+
+class _Backend:
+    def __init__(self):
+        self.enrolled: list[bytes] = []
+
+    def enrol_face_for_all(self, png: bytes) -> None:
+        self.enrolled.append(png)
+
+
+def test_run_demo_takes_the_actor_when_her_clip_is_there(actor, tmp_path, clean_env, capsys):
+    from kiosk.cli import _demo_face
+    from kiosk.config import KioskSettings
+
+    backend = _Backend()
+    auto = KioskSettings(devices="simulated", data_dir=tmp_path)
+    assert _demo_face(auto, backend) == {"face_pipeline": "actor"}
+    [png] = backend.enrolled
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "enrolled as every demo pensioner's face" in capsys.readouterr().out
+
+    chosen = KioskSettings(devices="simulated", face_pipeline="simulated", data_dir=tmp_path)
+    assert _demo_face(chosen, backend) == {} and len(backend.enrolled) == 1
+
+
+def test_run_demo_without_her_clip_keeps_simulated_faces(tmp_path, monkeypatch, capsys):
+    from kiosk.cli import _demo_face
+    from kiosk.config import KioskSettings
+
+    for name in [n for n in os.environ if n.startswith("KIOSK_")]:
+        monkeypatch.delenv(name)
+    settings = KioskSettings(devices="simulated", data_dir=tmp_path)
+    monkeypatch.setenv("KIOSK_EVAL_DATA", str(tmp_path / "nothing"))
+    backend = _Backend()
+    assert _demo_face(settings, backend) == {} and backend.enrolled == []
+    out = capsys.readouterr().out
+    assert "not found" in out and "face checks are simulated" in out
