@@ -26,6 +26,7 @@ docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -248,6 +249,9 @@ def main(argv=None) -> int:
     result["targets"] = targets(result)
     result["side_by_side"] = side_by_side(result)
     result["seconds"] = round(time.time() - started, 1)
+    with contextlib.suppress(OSError):
+        # Other work on the same cores slows every figure here; the load says how much ran.
+        result["machine"]["load_at_end"] = round(os.getloadavg()[0], 2)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

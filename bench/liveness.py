@@ -18,6 +18,7 @@ them only `signals` runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -32,6 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import describe  # noqa: E402
 from biometrics.face import FaceAnalyzer  # noqa: E402
 from biometrics.face.liveness import Observer  # noqa: E402
 from biometrics.face.liveness.evaluation import (  # noqa: E402
@@ -129,13 +131,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     videos = args.videos or eval_videos()
     result: dict = {
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "opencv": cv2.__version__,
-        },
+        "machine": describe(platform=platform.platform()),  # load_at_end is added after
         "signals": bench_signals(),
     }
     if (videos / "PROVENANCE.tsv").is_file():
@@ -147,6 +143,9 @@ def main(argv=None) -> int:
             result["eval"] = ev
     else:
         result["skipped"] = f"no evaluation clips at {videos} (set KIOSK_EVAL_DATA)"
+    with contextlib.suppress(OSError):
+        # Other work on the same cores slows every figure here; the load says how much ran.
+        result["machine"]["load_at_end"] = round(os.getloadavg()[0], 2)
     text = json.dumps(result, indent=2, ensure_ascii=False)
     print(text)
     if args.out:

@@ -15,7 +15,9 @@ given as the kiosk's own source gives them (kiosk/container.py Container.frame_s
 the camera's BGR frame as it is). What a BGR->RGB conversion would add is timed apart.
 Every flip of the window is timed (a bound `on_flip` handler runs just before the buffers
 are swapped); a flip counts as a preview frame when a new camera frame was uploaded since
-the previous flip.
+the previous flip. It prints `preview measuring` when the measurement starts; with
+`stop_file` in its config it ends the measurement early once that file exists (bench/face.py
+measures its analysis loop while this preview renders, over the same span).
 
 `first-frame`: the shortest way to a drawn attract screen: configure Kivy, import the app
 (which opens the window), build FlowApp on a flow that starts in `attract`, and print
@@ -38,6 +40,7 @@ from types import SimpleNamespace  # noqa: E402
 
 PANEL = (1920, 1080)
 FIRST_FRAME_LINE = "first frame drawn"
+MEASURING_LINE = "preview measuring"
 
 
 def configure(
@@ -150,6 +153,7 @@ def preview(config_path: str, out_path: str) -> int:
     pump_interval = float(cfg.get("pump_interval", 1 / 30))
     maxfps = int(cfg.get("maxfps", 60))
     multisamples = cfg.get("multisamples")
+    stop_file = Path(cfg["stop_file"]) if cfg.get("stop_file") else None
     configure(*window_size, maxfps, multisamples)
 
     frames = moving_frames(int(cfg.get("frames", 48)), frame_size)
@@ -211,9 +215,20 @@ def preview(config_path: str, out_path: str) -> int:
         marks["t0"], marks["cpu0"] = time.perf_counter(), time.process_time()
         marks["uploads0"] = screen.ids.preview.frames_shown
         measuring["on"] = True
-        Clock.schedule_once(stop_measuring, seconds)
+        marks["stop"] = Clock.schedule_once(stop_measuring, seconds)
+        if stop_file is not None:
+            marks["poll"] = Clock.schedule_interval(poll_stop_file, 0.05)
+        print(MEASURING_LINE, flush=True)
+
+    def poll_stop_file(_dt):
+        if measuring["on"] and stop_file.exists():
+            marks["stop"].cancel()
+            stop_measuring(_dt)
 
     def stop_measuring(_dt):
+        if "poll" in marks:
+            marks.pop("poll").cancel()
+        marks.pop("stop", None)
         measuring["on"] = False
         marks["t1"], marks["cpu1"] = time.perf_counter(), time.process_time()
         preview_widget = app.screens["face_capture"].ids.preview

