@@ -51,7 +51,14 @@ class DemoFingers:
     A script's finger value picks the finger: up to BORDERLINE the persona's own finger at
     the position the flow asks for (impressions 1..3 in turn: never the enrolled impression
     0), above it a finger nobody enrolled (as is any finger of a stranger or one the persona
-    has not enrolled)."""
+    has not enrolled).
+
+    Synthetic fingers are more alike than real ones (one generator, one loop pattern): a
+    stranger's synthetic finger scores up to about 0.08 against a demo reference, above the
+    back end's 0.035 operating point (real FVC2002 impostors: median 0.013), so in a demo a
+    stranger's finger is sometimes taken for the persona's. The persona's own impressions
+    score 0.43 to 0.74. Demos show the matcher working, not its error rates
+    (docs/BENCHMARKS.md has those)."""
 
     IMPRESSIONS = (1, 2, 3)
 
