@@ -70,6 +70,7 @@ def structural_keys() -> set[str]:
 
 # Names that look like keys but are identifiers: screen names, field names, docs.
 NOT_KEYS = {
+    "face_pipeline",
     "finger_position",
     "key",
     "face_mean",
