@@ -107,7 +107,50 @@ def face(data: dict) -> list[str]:
         ("template from one frame, median", f"**{one} ms**", "<= 80 ms", _at_most(one, 80)),
         ("template from three frames, median", f"{tpl['three_frames_ms']['median']} ms", "", None),
     ]
+    rows += _face_with_preview(data.get("with_preview"))
     return table(rows)
+
+
+def _face_with_preview(wp: dict | None) -> list[Row]:
+    """The analysis loop while the kiosk's camera preview renders in another process."""
+    label = "analysis loop while the kiosk's camera preview renders (another process)"
+    if not wp:
+        return [(label, "not measured (`bench/face.py` without `with_preview`)", "", None)]
+    window = "x".join(str(v) for v in wp.get("window", []))
+    frame = "x".join(str(v) for v in _get(wp, "preview", "frame_size", default=[]))
+    alone, both = wp.get("loop_alone") or {}, wp.get("loop_with_preview")
+    if not both or "error" in wp:
+        return [(label, f"not measured: {_cell(wp.get('error', 'no figures'))}", "", None)]
+    fps = both.get("fps")
+    rows: list[Row] = [
+        (
+            f"analysis loop while the kiosk's camera preview renders {frame} frames in a "
+            f"{window} window (another process), against the loop alone in the same run",
+            f"**{fps} fps** (median {_num(_get(both, 'frame_ms', 'median'), ' ms')}/frame) "
+            f"against {alone.get('fps')} fps alone: x{wp.get('loop_fps_ratio')}",
+            ">= 20 fps",
+            _at_least(fps, 20),
+        )
+    ]
+    p_with, p_alone = wp.get("preview_with_loop") or {}, wp.get("preview_alone") or {}
+
+    def preview(r: dict) -> str:
+        if "fps" not in r:
+            return f"not measured ({_cell(r.get('error', 'no figures'))})"
+        return (
+            f"{r['fps']} fps (frame time p50 {_num(_get(r, 'frame_ms', 'p50'), ' ms')}, "
+            f"{_num(r.get('cpu_percent'), ' %')} of a core)"
+        )
+
+    rows.append(
+        (
+            "that camera preview meanwhile (the app as it is), against the preview alone",
+            f"**{preview(p_with)}** against {preview(p_alone)} alone",
+            "",
+            None,
+        )
+    )
+    return rows
 
 
 # ---------------------------------------------------------------------------- finger
@@ -164,16 +207,21 @@ def finger(data: dict) -> list[str]:
     if per_db:
         lines += [
             "",
-            "| database | EER ours | EER bozorth3 | FMR1000 ours | FMR1000 bozorth3 | "
-            "extraction ours | match ours |",
+            "Per database, ours / NIST bozorth3 (FMR100, FMR1000, ZeroFMR: the FNMR where the "
+            "FMR is <= 1 %, <= 0.1 %, 0):",
+            "",
+            "| database | EER | FMR100 | FMR1000 | ZeroFMR | extraction, median | match, median |",
             "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for r in per_db:
-            lines.append(
-                f"| {r['database']} | {_pct(r.get('ours_eer'))} | {_pct(r.get('bozorth3_eer'))} | "
-                f"{_pct(r.get('ours_fmr1000'))} | {_pct(r.get('bozorth3_fmr1000'))} | "
-                f"{_num(r.get('ours_extract_ms'), ' ms')} | {_num(r.get('ours_match_ms'), ' ms')} |"
-            )
+            cells = [
+                f"**{_pct(r.get(f'ours_{k}'))}** / {_pct(r.get(f'bozorth3_{k}'))}"
+                for k in ("eer", "fmr100", "fmr1000", "zero_fmr")
+            ] + [
+                f"{_num(r.get(f'ours_{k}'), ' ms')} / {_num(r.get(f'bozorth3_{k}'), ' ms')}"
+                for k in ("extract_ms", "match_ms")
+            ]
+            lines.append(f"| {r['database']} | " + " | ".join(cells) + " |")
     if data.get("dataset"):
         lines += ["", f"Data: `{data['dataset']}`; run took {_num(data.get('seconds'), ' s')}."]
     return lines
@@ -353,26 +401,67 @@ def soak(data: dict) -> list[str]:
                 None,
             )
         )
+        late = p.get("slope_kb_per_session_last_half")
         rows.append(
             (
-                f"{what}: RSS growth after warm-up ({p.get('warmup_sessions')} sessions), slope",
+                f"{what}: RSS growth after warm-up ({p.get('warmup_sessions')} sessions); "
+                "least-squares slope (over the last half)",
                 f"**{p.get('growth_mb_after_warmup')} MB** ({p.get('rss_mb_at_warmup_end')} -> "
-                f"{p.get('rss_mb_last')} MB), {p.get('slope_kb_per_session')} KB/session",
+                f"{p.get('rss_mb_last')} MB, highest {p.get('rss_mb_max')}); "
+                f"{p.get('slope_kb_per_session')} KB/session"
+                + (f" ({late} KB/session)" if late is not None else ""),
                 f"< {p.get('goal_mb', 10)} MB",
                 p.get("pass"),
             )
         )
-    ui_part = data.get("ui") or {}
-    series = [k for k in ("py_blocks_at_warmup_end", "py_blocks_last") if k in ui_part]
-    if len(series) == 2:
-        rows.append(
-            (
-                "real UI offscreen: live Python blocks after warm-up -> last (a leak shows here)",
-                f"{ui_part['py_blocks_at_warmup_end']} -> {ui_part['py_blocks_last']}",
-                "",
-                None,
+        if p.get("trimmed_growth_mb_after_warmup") is not None:
+            rows.append(
+                (
+                    f"{what}: RSS after malloc_trim(0) (diagnostic): growth after warm-up; slope",
+                    f"{p['trimmed_growth_mb_after_warmup']} MB "
+                    f"({p.get('trimmed_rss_mb_at_warmup_end')} -> "
+                    f"{p.get('trimmed_rss_mb_last')} MB); "
+                    f"{p.get('trimmed_slope_kb_per_session')} KB/session",
+                    "",
+                    None,
+                )
             )
-        )
+    ui_part = data.get("ui") or {}
+
+    def floors(key: str) -> str | None:
+        """The lowest value in the first and in the last half of the sessions after the
+        warm-up: the figures move with the scenario a session played, their floor with a
+        leak."""
+        values = ui_part.get(key)
+        warm = ui_part.get("warmup_sessions") or 0
+        every = ui_part.get("rss_every") or 1
+        after = values[max(0, -(-warm // every) - 1) :] if values else []
+        if len(after) < 4:
+            return None
+        half = len(after) // 2
+        return f"{min(after[:half])} -> {min(after[half:])}"
+
+    for key, figure in (
+        ("py_blocks", "live Python blocks"),
+        ("malloc_in_use_mb", "glibc malloc, MB in use"),
+        ("malloc_free_mb", "glibc malloc, MB freed but kept"),
+    ):
+        shown = floors(key)
+        if shown is not None:
+            rows.append(
+                (
+                    f"real UI offscreen: {figure}, lowest in the first -> last half after warm-up",
+                    shown,
+                    "",
+                    None,
+                )
+            )
+    if ui_part.get("malloc_arenas") is not None:
+        rows.append(("real UI offscreen: glibc malloc arenas", ui_part["malloc_arenas"], "", None))
+    env = _get(data, "parameters", "malloc_env")
+    if env is not None:
+        shown = ", ".join(f"{k}={v}" for k, v in env.items()) or "glibc's defaults"
+        rows.append(("malloc settings of the run", shown, "", None))
     priv = data.get("privacy") or {}
     if priv:
         rows.append(
@@ -387,9 +476,19 @@ def soak(data: dict) -> list[str]:
     return [
         *table(rows),
         "",
-        "The real UI's RSS moves in steps of 5-25 MB (freed memory glibc keeps in its arenas),",
-        "so one 100-session run can land on either side of the goal: judge a leak by the live",
-        "Python blocks and by repeated runs, not by one RSS difference.",
+        "The real UI's RSS also counts memory glibc's malloc keeps after the kiosk frees it;",
+        "that part moves in steps and is not a leak. In the diagnostic runs of 2026-11-28",
+        "(100-250 sessions each) the floor of the malloc memory in use moved 6 MB at most, that",
+        "of the live Python blocks about 10 blocks a session, and the RSS after `malloc_trim(0)`",
+        "(`--malloc-trim`, 200 sessions) did not grow.",
+        "With glibc's defaults (15 arenas; the mmap threshold rises to the largest block",
+        "freed) a 100-session run climbed 28 MB in steps over its first 50 sessions after the",
+        "warm-up, then stayed level (last half 1.7 KB/session) with 130-170 MB freed but kept.",
+        "The kiosk's systemd unit sets MALLOC_MMAP_THRESHOLD_=262144 (blocks of 256 KB or more,",
+        "camera frames among them, get pages of their own, given back when freed) and the soak",
+        "runs with it: RSS about 100 MB lower, 10-70 MB kept. MALLOC_ARENA_MAX=2 did not help",
+        "(one 250-session run: +22.9 MB in one step). Judge a leak by the slope over the last",
+        "half and the floors above over more than one run, not by one RSS difference.",
     ]
 
 

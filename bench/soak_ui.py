@@ -37,6 +37,8 @@ from bench.soak import (
     Samples,
     SessionFailed,
     Trace,
+    malloc_arenas,
+    malloc_env,
     process_sample,
     warmup_count,
 )
@@ -193,6 +195,8 @@ class Soak:
             else None
         )
         res["face_hold_s"] = self.hold_s
+        res["malloc_arenas"] = malloc_arenas()
+        res["malloc_env"] = malloc_env()
         face_preview = self.app.screens["face_capture"].ids.preview
         res["preview_frames_shown"] = int(face_preview.frames_shown)
         res["preview_frames_per_capture_session"] = (
@@ -256,7 +260,9 @@ class Soak:
                     break
             self.after_session()
             yield 5  # the attract screen drawn a few times
-            self.samples.add(process_sample(self.config.get("collect", True)))
+            self.samples.add(
+                process_sample(self.config.get("collect", True), self.config.get("malloc_trim"))
+            )
             self.seconds[i] = time.monotonic() - t0
             if (i + 1) % 10 == 0:
                 print(
