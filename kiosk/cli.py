@@ -90,6 +90,7 @@ def cmd_run(args) -> int:
         raise CommandError(f"cannot create the data directory {settings.data_dir}: {exc}") from exc
     key = _device_key(settings)
     _no_core_dumps()
+    _bound_freed_memory()
     _log_to_file(settings)
     # SIGTERM (systemd, a test harness) would end the process without unwinding; as SystemExit
     # it unwinds through Kivy and the demo back end is stopped on the way out.
@@ -112,6 +113,25 @@ def cmd_run(args) -> int:
         update |= _demo_face(settings, backend)
         demo_settings = settings.model_copy(update=update)
         return _run_ui(ct.build(demo_settings), args, demo=True)
+
+
+MMAP_THRESHOLD = 262144  # as the systemd unit's MALLOC_MMAP_THRESHOLD_
+
+
+def _bound_freed_memory() -> None:
+    """What the unit's MALLOC_MMAP_THRESHOLD_ does, for every other way of starting the kiosk
+    (a demo, a terminal): glibc raises its mmap threshold to the largest block freed, so after
+    the first camera frames (2.7 MB each) it keeps 100-170 MB of freed memory it never gives
+    back (bench/soak.py, docs/BENCHMARKS.md). A fixed threshold returns big blocks at once."""
+    import contextlib
+    import ctypes
+    import os
+
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or not sys.platform.startswith("linux"):
+        return
+    m_mmap_threshold = -3
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL(None).mallopt(m_mmap_threshold, MMAP_THRESHOLD)
 
 
 def _no_core_dumps() -> None:

@@ -35,5 +35,29 @@ def test_kiosk_unit_restarts_watches_and_forbids_core_dumps():
     assert service["ReadWritePaths"] == "/var/lib/jiangmen-kiosk"
 
 
+def test_kiosk_started_anywhere_bounds_freed_memory_as_the_unit_does(monkeypatch):
+    import ctypes
+
+    from kiosk import cli
+
+    service = _unit("jiangmen-kiosk.service")["Service"]
+    env = dict(item.split("=", 1) for item in service["Environment"].split())
+    assert int(env["MALLOC_MMAP_THRESHOLD_"]) == cli.MMAP_THRESHOLD
+    calls = []
+
+    class Libc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    cli._bound_freed_memory()
+    assert calls == [(-3, cli.MMAP_THRESHOLD)]  # M_MMAP_THRESHOLD
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")  # the unit's (or anyone's) wins
+    cli._bound_freed_memory()
+    assert len(calls) == 1
+
+
 def test_backend_unit_restarts():
     assert _unit("jiangmen-kiosk-backend.service")["Service"]["Restart"] == "always"
