@@ -1224,7 +1224,13 @@ def privacy_check(parts: list[tuple[dict, Captures]]) -> dict:
     from tests.privacy import probe
 
     t0 = time.monotonic()
-    out: dict = {"templates_found": 0, "faces_found": 0, "files_scanned": 0, "per_part": {}}
+    out: dict = {
+        "templates_found": 0,
+        "faces_found": 0,
+        "fingerprints_found": 0,
+        "files_scanned": 0,
+        "per_part": {},
+    }
     findings: list[str] = []
     for name, (result, captures) in parts:
         scan = result.get("scan") or {}
@@ -1239,6 +1245,7 @@ def privacy_check(parts: list[tuple[dict, Captures]]) -> dict:
                 if not any(hit.split(":", 1)[0] in t for t in templates):
                     templates.append(f"{hit} (probe)")
         faces = probe.find_face_images(files)
+        fingers = probe.find_fingerprints(files)
         out["per_part"][name] = {
             "files_scanned": len(files),
             "bytes_scanned": sum(p.stat().st_size for p in files),
@@ -1246,15 +1253,17 @@ def privacy_check(parts: list[tuple[dict, Captures]]) -> dict:
             "templates_checked": len(captures.face) + len(captures.finger),
             "templates_found": len(templates),
             "faces_found": len(faces),
+            "fingerprints_found": len(fingers),
             "files": sorted(str(p.relative_to(p.parents[1])) for p in files)[:40],
         }
         out["templates_found"] += len(templates)
         out["faces_found"] += len(faces)
+        out["fingerprints_found"] += len(fingers)
         out["files_scanned"] += len(files)
-        findings += templates + faces
+        findings += templates + faces + fingers
     out["findings"] = findings[:MAX_FAILURES_LISTED]
     out["seconds"] = round(time.monotonic() - t0, 1)
-    out["pass"] = out["templates_found"] == 0 and out["faces_found"] == 0
+    out["pass"] = not (out["templates_found"] or out["faces_found"] or out["fingerprints_found"])
     return out
 
 

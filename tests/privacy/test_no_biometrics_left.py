@@ -1,5 +1,6 @@
-"""After real sessions through the real UI (kiosk scenario: approved, and one left in the
-outbox because the back end went away), nothing biometric is on the kiosk's disk outside
+"""After real sessions through the real UI (kiosk scenario: approved, one approved by
+fingerprint through the R30x driver, and one left in the outbox because the back end went
+away), nothing biometric is on the kiosk's disk outside
 the sealed outbox entry, nor in its logs or output: not in the data folder (SQLite files with
 their WAL and free pages included), Kivy's folder or the temp folder.
 
@@ -45,13 +46,33 @@ def test_the_probe_finds_what_it_looks_for(tmp_path):
     # and nothing in an unrelated file
     (tmp_path / "t.json").write_text(json.dumps({"v": [0.5] * 128}))
     assert probe.find_template([tmp_path / "t.json"], vector) == []
+    assert probe.find_fingerprints(files) == []  # a face is not a finger
+
+
+def test_the_probe_finds_fingerprints(tmp_path):
+    import base64
+
+    from biometrics.fingerprint import analyze
+    from drivers.fingerprint.synthetic import synthetic_fingerprint
+
+    finger = synthetic_fingerprint(7, 1)
+    ok, png = cv2.imencode(".png", finger)
+    assert ok
+    (tmp_path / "wal").write_bytes(b"\0" * 300 + png.tobytes() + b"\0" * 40)
+    text = json.dumps(analyze(finger).template.to_dict(), separators=(",", ":"))
+    (tmp_path / "log.txt").write_text("evidence " + text)
+    (tmp_path / "b64.txt").write_bytes(base64.b64encode(text.encode()))
+    found = probe.find_fingerprints(probe.files_under([tmp_path]))
+    assert f"{tmp_path / 'wal'}@300: fingerprint image" in found
+    assert any(f.startswith(f"{tmp_path / 'log.txt'}: template") for f in found)
+    assert any(f.startswith(f"{tmp_path / 'b64.txt'}: template") for f in found)
 
 
 @pytest.fixture(scope="module")
 def sessions(tmp_path_factory):
     root = tmp_path_factory.mktemp("privacy")
     outputs = []
-    for name in ("verify-approve", "verify-offline"):
+    for name in ("verify-approve", "verify-offline", "verify-finger-fallback"):
         data_dir = root / name
         tmp = data_dir / "tmp"
         tmp.mkdir(parents=True)
@@ -101,6 +122,18 @@ def test_no_face_picture_on_disk(sessions):
     for data_dir, _output, _report in sessions:
         files = probe.files_under([data_dir], skip=lambda p: not _kiosk_side(p))
         assert probe.find_face_images(files) == []
+
+
+def test_no_fingerprint_on_disk_or_in_the_output(sessions, tmp_path):
+    *_, (data_dir, output, report) = sessions
+    assert report["scenario"] == "verify-finger-fallback" and report["decision"] == {
+        "outcome": "approved",
+        "reason_code": "match",
+    }  # a real finger template and image were made, sealed and sent
+    (tmp_path / "output.txt").write_text(output)
+    for data_dir, _output, _report in sessions:
+        files = probe.files_under([data_dir], skip=lambda p: not _kiosk_side(p))
+        assert probe.find_fingerprints([*files, tmp_path / "output.txt"]) == []
 
 
 def test_the_offline_session_left_only_its_sealed_entry(sessions):
