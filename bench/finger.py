@@ -56,8 +56,9 @@ from biometrics.fingerprint.template import MIN_MINUTIAE, FingerTemplate, read_i
 
 
 def default_data() -> Path:
-    base = os.environ.get("KIOSK_EVAL_DATA") or ROOT.parent / "shared" / "data"
-    return Path(base) / "fingers" / "fvc2002"
+    from drivers.eval_data import eval_data_root
+
+    return eval_data_root() / "fingers" / "fvc2002"
 
 
 def machine() -> dict:

@@ -52,8 +52,9 @@ LABELS = ROOT / "tests" / "biometrics" / "face" / "blink_labels.json"
 
 
 def eval_videos() -> Path:
-    base = os.environ.get("KIOSK_EVAL_DATA") or ROOT.parent / "shared" / "data"
-    return Path(base) / "videos"
+    from drivers.eval_data import eval_data_root
+
+    return eval_data_root() / "videos"
 
 
 def moving_face(n: int) -> list[np.ndarray]:

@@ -4,7 +4,6 @@ independently here, and written back byte for byte; broken records give ISORecor
 from __future__ import annotations
 
 import dataclasses
-import os
 import struct
 from pathlib import Path
 
@@ -13,15 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from biometrics import iso19794_2 as iso
-from tests.conftest import REPO
+from drivers.eval_data import eval_data_root
 
-
-def _eval_data_root() -> Path:
-    env = os.environ.get("KIOSK_EVAL_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data"
-
-
-FINGERS = _eval_data_root() / "fingers"
+FINGERS = eval_data_root() / "fingers"
 
 
 def _shared_records() -> list[Path]:

@@ -4,18 +4,17 @@ photos in ../shared/data/faces when present (KIOSK_EVAL_DATA overrides ../shared
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
+from drivers.eval_data import eval_data_root
 
 
 def eval_data() -> Path:
-    return Path(os.environ.get("KIOSK_EVAL_DATA") or REPO.parent / "shared" / "data")
+    return eval_data_root()
 
 
 @pytest.fixture(scope="session")

@@ -4,16 +4,15 @@ there) and the FVC2002 images and ISO records in ../shared/data/fingers when pre
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from drivers.eval_data import eval_data_root
 
 
 def eval_data() -> Path:
-    return Path(os.environ.get("KIOSK_EVAL_DATA") or REPO.parent / "shared" / "data")
+    return eval_data_root()
 
 
 @pytest.fixture(scope="session")
