@@ -71,6 +71,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe  # noqa: E402
+from kiosk import glibc_malloc  # noqa: E402
 
 GOAL_MB = 10.0
 WARMUP_FRACTION = 0.10
@@ -187,15 +188,6 @@ def malloc_arenas() -> int | None:
 
 
 UNIT = ROOT / "assets" / "deploy" / "jiangmen-kiosk.service"
-# glibc's environment names -> mallopt's parameter numbers (malloc.h), to apply the same
-# settings to this process, whose allocator read its environment long ago.
-MALLOPT = {
-    "MALLOC_TRIM_THRESHOLD_": -1,
-    "MALLOC_TOP_PAD_": -2,
-    "MALLOC_MMAP_THRESHOLD_": -3,
-    "MALLOC_MMAP_MAX_": -4,
-    "MALLOC_ARENA_MAX": -8,
-}
 
 
 def unit_malloc_env(unit: Path = UNIT) -> dict[str, str]:
@@ -211,7 +203,7 @@ def unit_malloc_env(unit: Path = UNIT) -> dict[str, str]:
         if line.startswith("Environment="):
             for item in shlex.split(line.removeprefix("Environment=")):
                 key, _, value = item.partition("=")
-                if key in MALLOPT:
+                if key in glibc_malloc.MALLOPT:
                     out[key] = value
     return out
 
@@ -226,8 +218,8 @@ def apply_malloc_env(settings: dict[str, str]) -> dict[str, str]:
             continue
         os.environ[key] = value
         applied[key] = value
-        with contextlib.suppress(OSError, AttributeError, ValueError):
-            _libc().mallopt(MALLOPT[key], int(value))
+        with contextlib.suppress(ValueError):  # not a number: glibc ignores it too
+            glibc_malloc.mallopt(key, int(value))
     return applied
 
 

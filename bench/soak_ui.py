@@ -42,6 +42,7 @@ from bench.soak import (
     process_sample,
     warmup_count,
 )
+from kiosk.devices.demo_resident import plain_number
 from kiosk.devices.sim_resident import ResidentScript
 from kiosk.flow.context import CHALLENGE_PROMPTS
 from kiosk.flow.ports import CaptureRetryError
@@ -82,10 +83,6 @@ class Holding:
             if cancel.wait(self.hold_s / len(kinds)):
                 raise CaptureRetryError("face_none")  # dropped: the capture was cancelled
         return self.port.capture(server_nonce, challenges, cancel, progress)
-
-
-def _plain(text: str) -> str:
-    return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
 def eligible(personas: list[dict]) -> list[dict]:
@@ -361,11 +358,11 @@ class Soak:
     def personal_text_left(self, *values: str | None) -> list[str]:
         """Screens (shown or not) whose widgets still carry the resident's document number
         or reference number in their text."""
-        wanted = [_plain(v) for v in values if v and len(_plain(v)) >= 6]
+        wanted = [plain_number(v) for v in values if v and len(plain_number(v)) >= 6]
         found = []
         for name, screen in self.app.screens.items():
             for w in screen.walk(restrict=True):
-                text = _plain(str(getattr(w, "text", "") or ""))
+                text = plain_number(str(getattr(w, "text", "") or ""))
                 if text and any(v in text for v in wanted):
                     found.append(f"{name}: {type(w).__name__}")
         return found

@@ -123,15 +123,13 @@ def _bound_freed_memory() -> None:
     (a demo, a terminal): glibc raises its mmap threshold to the largest block freed, so after
     the first camera frames (2.7 MB each) it keeps 100-170 MB of freed memory it never gives
     back (bench/soak.py, docs/BENCHMARKS.md). A fixed threshold returns big blocks at once."""
-    import contextlib
-    import ctypes
     import os
+
+    from kiosk import glibc_malloc
 
     if "MALLOC_MMAP_THRESHOLD_" in os.environ or not sys.platform.startswith("linux"):
         return
-    m_mmap_threshold = -3
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
-        ctypes.CDLL(None).mallopt(m_mmap_threshold, MMAP_THRESHOLD)
+    glibc_malloc.mallopt("MALLOC_MMAP_THRESHOLD_", MMAP_THRESHOLD)
 
 
 def _no_core_dumps() -> None:

@@ -37,7 +37,8 @@ STRANGER_FINGER = 1_000_000
 Who = Callable[[], tuple[str | None, str | None]]  # (document type, document number)
 
 
-def _plain(number: str) -> str:
+def plain_number(number: str) -> str:
+    """A document number without brackets, spaces or hyphens, upper case."""
     return re.sub(r"[^0-9A-Z]", "", number.upper())
 
 
@@ -109,7 +110,7 @@ class DemoResident(SimulatedResident):
         self._who = who
         self.fingers = fingers
         self._by_document = {
-            (d["type"], _plain(d["number"])): p["key"]
+            (d["type"], plain_number(d["number"])): p["key"]
             for p in (personas if personas is not None else load_personas())
             for d in p["documents"]
         }
@@ -117,7 +118,7 @@ class DemoResident(SimulatedResident):
     def persona_for(self, doc_type: str | None, number: str | None) -> str:
         if not doc_type or not number:
             return STRANGER_KEY
-        return self._by_document.get((str(doc_type), _plain(number)), STRANGER_KEY)
+        return self._by_document.get((str(doc_type), plain_number(number)), STRANGER_KEY)
 
     def _follow(self) -> None:
         # Runs on the capture worker. The flow set the document before it asked for the
